@@ -1,0 +1,53 @@
+# sparsebook: build the book and run the tests on a CPU machine.
+# `make help` lists the targets. Everything runs in .venv, which the first
+# target that needs it creates from requirements.txt (GPU users: environment.yml).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.stamp
+
+# Notebooks of the chapters (jupyter-book's executed copies under _build excluded).
+NOTEBOOKS = $(shell find book -name '*.ipynb' -not -path '*/_build/*' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+
+.PHONY: help venv data book test clean
+
+help:  ## list the targets
+	@echo "sparsebook targets:"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+# The stamp is newer than both install inputs once an install has succeeded,
+# so a second `make` installs nothing.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --no-deps -e .
+	touch $@
+
+venv: $(STAMP)  ## create .venv and install requirements.txt and the library (once)
+
+data: $(STAMP)  ## prepare the offline data sets (sparsebook.data.prepare_offline)
+	$(PY) -c "from sparsebook.data import prepare_offline; print(prepare_offline())"
+
+book: data  ## execute the chapters and build the HTML book into book/_build/html/
+	$(VENV)/bin/jupyter-book build book/
+	@echo "book: $(CURDIR)/book/_build/html/index.html"
+
+# 1. the library's tests; 2. every chapter notebook at the smoke profile, writing
+# into a throw-away results folder (never the committed results/).
+test: data  ## run pytest on tests/, then the chapter notebooks with nbval (smoke profile)
+	$(PY) -m pytest tests/
+ifeq ($(strip $(NOTEBOOKS)),)
+	@echo "nbval: no chapter notebooks under book/ yet, nothing to run"
+else
+	results=$$(mktemp -d); trap 'rm -rf "$$results"' EXIT; \
+	SPARSEBOOK_PROFILE=smoke SPARSEBOOK_RESULTS="$$results" \
+	$(PY) -m pytest --nbval-lax --nbval-current-env --ignore=book/_build book/
+endif
+
+clean:  ## remove the built book (book/_build); .venv, data and results/ stay
+	rm -rf book/_build

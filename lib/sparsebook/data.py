@@ -1,0 +1,446 @@
+"""The papers' data sets as in-memory tensors, and their augmentation.
+
+``load("cifar10")`` returns an :class:`InMemoryData` with float32 images scaled
+to [0, 1] (``ToTensor``) and normalized with the data set's mean/std, exactly as
+``transforms.Normalize`` would. Training then slices batches from these tensors
+(:func:`batches`) and augments them on their own device (:class:`Augment`: the
+papers' random crop with 4-pixel zero padding plus horizontal flip), so a
+seeded ``torch.Generator`` reproduces every batch.
+
+Files are looked up (:func:`resolve_root`) in this order: an explicit
+``data_root``; the ``SPARSEBOOK_DATA`` folder; known offline copies (Debian's
+``dataset-fashion-mnist``, the checkout's ``shared/data``); the cache
+(``SPARSEBOOK_CACHE``, default ``~/.cache/sparsebook``); finally torchvision's
+download into the cache. Offline copies that need preparing (gzipped IDX
+files, the CIFAR-10 JPEG tarball) are prepared atomically into the cache.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torchvision.datasets.folder import default_loader
+from torchvision.transforms.functional import pil_to_tensor
+
+__all__ = ["DatasetSpec", "DATASETS", "InMemoryData", "Augment", "DataNotFoundError", "load",
+           "resolve_root", "batches", "augmentation_for", "prepare_offline"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a model needs to know about a data set, and its label for tables."""
+    name: str
+    num_classes: int
+    in_channels: int
+    image_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    label: str
+
+
+_C10 = ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
+_C100 = ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761))
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
+    DatasetSpec("mnist", 10, 1, 28, (0.1307,), (0.3081,), "MNIST"),
+    DatasetSpec("fashion_mnist", 10, 1, 28, (0.2860,), (0.3530,), "Fashion-MNIST"),
+    DatasetSpec("cifar10", 10, 3, 32, *_C10, "CIFAR-10"),
+    DatasetSpec("cifar100", 100, 3, 32, *_C100, "CIFAR-100"),
+    DatasetSpec("tinyimagenet", 200, 3, 64, (0.4802, 0.4481, 0.3975), (0.2770, 0.2691, 0.2821),
+                "Tiny ImageNet"),
+    DatasetSpec("cifar10_jpeg", 10, 3, 32, *_C10, "CIFAR-10 (JPEG copy)"),
+    DatasetSpec("synthetic_cifar10", 10, 3, 32, *_C10, "synthetic CIFAR-10 stand-in"),
+    DatasetSpec("synthetic_cifar100", 100, 3, 32, *_C100, "synthetic CIFAR-100 stand-in"),
+]}
+
+# torchvision.datasets class names (looked up at call time, so tests can patch them).
+_TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10",
+                "cifar100": "CIFAR100"}
+_IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+_CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                    "ship", "truck"]
+_TEST_SPLITS = {"cifar10_jpeg": ("test", "val"), "tinyimagenet": ("val", "test")}  # tiny's test/ is unlabelled
+_SUBFOLDER = {"cifar10_jpeg": "cifar10-jpeg", "tinyimagenet": "tiny-imagenet-200"}
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No copy of a data set was found (and none could be downloaded)."""
+
+
+def _spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$SPARSEBOOK_CACHE`` or ``~/.cache/sparsebook``."""
+    return Path(os.environ.get("SPARSEBOOK_CACHE", "~/.cache/sparsebook")).expanduser()
+
+
+def _key(*paths: Path) -> str:
+    """Short hash of files' paths, sizes and mtimes: a changed source gets a fresh cache entry."""
+    h = hashlib.sha1()
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()[:12]
+
+
+def _atomic_dir(dest: Path, fill: Callable[[Path], None]) -> Path:
+    """Build ``dest`` by ``fill``-ing a temporary sibling folder, then renaming it into place,
+    so an interrupted run never leaves a half-prepared folder that a later run would trust."""
+    if dest.is_dir():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        os.rename(tmp, dest)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not dest.is_dir():  # else another process finished it first: use theirs
+            raise
+    return dest
+
+
+def _gunzip(src: Path, dst: Path) -> None:
+    with gzip.open(src, "rb") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _layout(name: str, root: Path) -> Path | None:
+    """The folder to hand to torchvision / the image-folder reader if ``root`` holds ``name``
+    in a known layout, else None. Gzipped IDX files and the CIFAR-10 JPEG tarball are
+    prepared into the cache first (torchvision only trusts them with the official md5s)."""
+    if name in ("mnist", "fashion_mnist"):
+        folder = _TORCHVISION[name]
+        if all((root / folder / "raw" / f).is_file() for f in _IDX_FILES):
+            return root
+        for src in (root, root / folder / "raw"):
+            gz = [src / f"{f}.gz" for f in _IDX_FILES]
+            if all(p.is_file() for p in gz):
+                def fill(tmp: Path) -> None:
+                    (tmp / folder / "raw").mkdir(parents=True)
+                    for f, p in zip(_IDX_FILES, gz):
+                        _gunzip(p, tmp / folder / "raw" / f)
+                return _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(*gz)}", fill)
+        return None
+    if name in ("cifar10", "cifar100"):
+        base = getattr(torchvision.datasets, _TORCHVISION[name]).base_folder
+        return root if (root / base).is_dir() else None
+    if name in _SUBFOLDER:
+        for cand in (root, root / _SUBFOLDER[name]):
+            if (cand / "train").is_dir() and any((cand / s).is_dir() for s in _TEST_SPLITS[name]):
+                return cand
+        tarball = root / f"{_SUBFOLDER[name]}.tar.gz"
+        if tarball.is_file():
+            def untar(tmp: Path) -> None:
+                with tarfile.open(tarball) as tar:
+                    tar.extractall(tmp, filter="data")
+            return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}", untar))
+    return None
+
+
+def _offline_copies(name: str) -> list[Path]:
+    return {"fashion_mnist": [DEBIAN_FASHION_MNIST], "mnist": [SHARED_DATA / "mnist"],
+            "cifar10_jpeg": [SHARED_DATA]}.get(name, [])
+
+
+def _how_to_provide(name: str) -> str:
+    how = "pass data_root=<folder>, or set SPARSEBOOK_DATA=<folder>"
+    if name == "tinyimagenet":
+        return (how + ", with Tiny ImageNet from http://cs231n.stanford.edu/tiny-imagenet-200.zip "
+                "unzipped into it: <folder>/tiny-imagenet-200/train/<wnid>/images/*.JPEG and "
+                "val/ either as class folders or as the official val/images + val_annotations.txt")
+    if name == "cifar10_jpeg":
+        return how + " holding cifar10-jpeg.tar.gz or cifar10-jpeg/{train,test}/<class>/*.jpg"
+    return how + ", or run once with internet access so torchvision downloads it into the cache"
+
+
+def _locate(name: str, data_root) -> tuple[Path | None, list[str]]:
+    """Search the places in order; return (root or None, the places looked at)."""
+    if data_root is not None:
+        root = Path(data_root).expanduser()
+        if not root.is_dir():
+            raise ValueError(f"data_root={str(data_root)!r} does not exist (or is not a folder)")
+        return _layout(name, root), [f"data_root={root}"]  # explicit: look nowhere else
+    places = []  # (folder, how to name it in an error message)
+    env = os.environ.get("SPARSEBOOK_DATA")
+    if env:
+        if not Path(env).expanduser().is_dir():
+            raise ValueError(f"SPARSEBOOK_DATA={env!r} does not exist (or is not a folder)")
+        places.append((Path(env).expanduser(), f"SPARSEBOOK_DATA={env}"))
+    places += [(p, f"offline copy {p}") for p in _offline_copies(name)]
+    places.append((cache_dir(), f"cache {cache_dir()}"))
+    for place, _ in places:
+        if place.is_dir() and (root := _layout(name, place)) is not None:
+            return root, [how for _, how in places]
+    return None, [how for _, how in places]
+
+
+def _not_found(name: str, looked: list[str], why: str = "") -> DataNotFoundError:
+    return DataNotFoundError(f"data set {name!r} not found{why}. Looked in: {'; '.join(looked)}. "
+                             f"To provide it: {_how_to_provide(name)}.")
+
+
+def resolve_root(name: str, data_root: str | os.PathLike | None = None) -> Path:
+    """The folder :func:`load` reads ``name`` from (preparing offline copies into the cache).
+
+    Does not download: raises :class:`DataNotFoundError` when no copy is present."""
+    if _spec(name).name.startswith("synthetic_"):
+        raise ValueError(f"{name!r} is generated in memory and has no files")
+    root, looked = _locate(name, data_root)
+    if root is None:
+        raise _not_found(name, looked)
+    return root
+
+
+def _download(name: str, target: Path, looked: list[str]) -> Path:
+    """torchvision's download into ``target``; on failure remove what it left behind."""
+    cls = getattr(torchvision.datasets, _TORCHVISION[name])
+    made = [cls.base_folder, cls.filename] if hasattr(cls, "base_folder") else [cls.__name__]
+    fresh = [target / m for m in made if not (target / m).exists()]
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for train in (True, False):
+            cls(str(target), train=train, download=True)
+    except Exception as err:
+        for p in fresh:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        raise _not_found(name, looked, f" and torchvision's download into {target} failed ({err})") from err
+    return target
+
+
+def _image_folder_splits(name: str, root: Path):
+    """ImageFolder's (path, label) lists for train and test, checking class order.
+    Tiny ImageNet's official val/ is not in class folders: its labels are read by hand
+    from val_annotations.txt, which ImageFolder does not know."""
+    train = torchvision.datasets.ImageFolder(str(root / "train"))
+    classes = train.classes
+    if name == "cifar10_jpeg" and classes != _CIFAR10_CLASSES:
+        raise ValueError(f"{root}/train: class folders {classes} do not sort into CIFAR-10's order")
+    if len(classes) != _spec(name).num_classes:
+        raise ValueError(f"{root}/train has {len(classes)} class folders, expected {_spec(name).num_classes}")
+    split = next(root / s for s in _TEST_SPLITS[name] if (root / s).is_dir())
+    if (split / "val_annotations.txt").is_file():
+        lines = (ln.split("\t") for ln in (split / "val_annotations.txt").read_text().splitlines() if ln)
+        test = [(str(split / "images" / f[0]), train.class_to_idx[f[1]]) for f in lines]
+    else:
+        ds = torchvision.datasets.ImageFolder(str(split))
+        if ds.classes != classes:
+            raise ValueError(f"{split}: class folders differ from {root / 'train'}")
+        test = ds.samples
+    return train.samples, test
+
+
+def _decode(samples, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
+    for i, (path, _) in enumerate(samples):  # ImageFolder's own loader: PIL, converted to RGB
+        img = pil_to_tensor(default_loader(path))
+        if img.shape[1:] != (size, size):
+            raise ValueError(f"{path}: image is {tuple(img.shape[1:])}, expected {size}x{size}")
+        x[i] = img
+    return x, torch.tensor([label for _, label in samples], dtype=torch.int64)
+
+
+def _read_image_folder(name: str, root: Path) -> tuple[torch.Tensor, ...]:
+    """Decode once with torchvision, then keep the uint8 tensors in the cache as a .pt file
+    (decoding tens of thousands of JPEGs every run is slow). The file records a fingerprint
+    of the file list, so a changed folder is decoded again."""
+    splits = _image_folder_splits(name, root)
+    fingerprint = hashlib.sha1(repr([[(os.path.relpath(p, root), y) for p, y in s]
+                                     for s in splits]).encode()).hexdigest()
+    path = cache_dir() / "tensors" / f"{name}-{hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]}.pt"
+    if path.is_file():
+        cached = torch.load(path, weights_only=True)
+        if cached.get("fingerprint") == fingerprint:
+            return cached["train_x"], cached["train_y"], cached["test_x"], cached["test_y"]
+    (train_x, train_y), (test_x, test_y) = (_decode(s, _spec(name).image_size) for s in splits)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save({"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y,
+                    "fingerprint": fingerprint, "root": str(root)}, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return train_x, train_y, test_x, test_y
+
+
+def _read(name: str, root: Path) -> tuple[torch.Tensor, ...]:
+    """uint8 (N, C, H, W) images and int64 labels for train and test."""
+    if name not in _TORCHVISION:
+        return _read_image_folder(name, root)
+    out = []
+    for train in (True, False):
+        ds = getattr(torchvision.datasets, _TORCHVISION[name])(str(root), train=train, download=False)
+        x = ds.data.unsqueeze(1) if isinstance(ds.data, torch.Tensor) else \
+            torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # MNIST: (N,H,W) tensor; CIFAR: NHWC numpy
+        out += [x.contiguous(), torch.as_tensor(ds.targets, dtype=torch.int64)]
+    return tuple(out)
+
+
+def _synthetic(spec: DatasetSpec, n_train: int = 512, n_test: int = 256) -> tuple[torch.Tensor, ...]:
+    """A stand-in for tests only: one smooth random pattern per class plus unit noise,
+    in the normalized range, always the same (fixed seed)."""
+    g = torch.Generator().manual_seed(spec.num_classes)
+    patterns = F.interpolate(torch.randn(spec.num_classes, 3, 4, 4, generator=g), size=32,
+                             mode="bilinear", align_corners=False)
+    out = []
+    for n in (n_train, n_test):
+        y = torch.arange(n)[torch.randperm(n, generator=g)] % spec.num_classes
+        out += [patterns[y] + torch.randn(n, 3, 32, 32, generator=g), y]
+    return tuple(out)
+
+
+@dataclass
+class InMemoryData:
+    """A data set's train and test split as tensors, plus where it came from."""
+    spec: DatasetSpec
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    root: str | None
+
+    def to(self, device: str | torch.device) -> "InMemoryData":
+        return replace(self, **{k: getattr(self, k).to(device)
+                                for k in ("train_x", "train_y", "test_x", "test_y")})
+
+    def subset(self, n_train: int | None, n_test: int | None, seed: int = 0) -> "InMemoryData":
+        """A seeded random subset (kept in the original order) of at most n_train / n_test
+        examples; None keeps a split whole."""
+        g = torch.Generator().manual_seed(seed)
+        parts = {}
+        for split, n in (("train", n_train), ("test", n_test)):
+            x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
+            idx = torch.randperm(len(y), generator=g)[:n].sort().values.to(y.device)
+            parts[f"{split}_x"], parts[f"{split}_y"] = (x, y) if n is None else (x[idx], y[idx])
+        return replace(self, **parts)
+
+
+def load(name: str, *, data_root: str | os.PathLike | None = None, normalize: bool = True,
+         download: bool = True, device: str | torch.device = "cpu") -> InMemoryData:
+    """Load a data set of :data:`DATASETS` into memory on ``device``.
+
+    Images are float32 (N, C, H, W) scaled to [0, 1] and, if ``normalize``, standardised with
+    the spec's mean/std (synthetic sets are generated normalized; unnormalized they are mapped
+    back by x * std + mean). Downloads (torchvision's, into ``data_root`` if given, else the
+    cache) are tried only when no copy is found and ``download`` is true."""
+    spec = _spec(name)
+    if name.startswith("synthetic_"):
+        root, raw = None, _synthetic(spec)
+    else:
+        root, looked = _locate(name, data_root)
+        if root is None:
+            if not download or name not in _TORCHVISION:
+                raise _not_found(name, looked)
+            target = Path(data_root).expanduser() if data_root is not None else cache_dir()
+            root = _download(name, target, looked)
+        raw = _read(name, root)
+    mean = torch.tensor(spec.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(spec.std, device=device).view(1, -1, 1, 1)
+
+    def images(x: torch.Tensor) -> torch.Tensor:
+        if root is None:  # synthetic: already normalized
+            x = x.to(device)
+            return x if normalize else x * std + mean
+        x = x.to(device).float().div_(255)  # = ToTensor
+        return x.sub_(mean).div_(std) if normalize else x  # = Normalize
+
+    return InMemoryData(spec, images(raw[0]), raw[1].to(device), images(raw[2]), raw[3].to(device),
+                        None if root is None else str(root))
+
+
+@dataclass(frozen=True)
+class Augment:
+    """The papers' augmentation on a batch: RandomCrop(crop, padding) then RandomHorizontalFlip.
+
+    ``fill`` is the padding value per channel (or one for all): on normalized images the
+    normalized value of a black pixel, (0 - mean) / std, which is what torchvision's zero
+    padding of the raw image becomes after Normalize. Vectorized (pad once, gather each
+    image's crop with advanced indexing); random numbers come from ``generator`` on the
+    batch's device (the global RNG if None), so a seeded generator reproduces a batch."""
+    crop: int = 32
+    padding: int = 4
+    flip: bool = True
+    fill: tuple[float, ...] = (0.0,)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        n, c, h, w = x.shape
+        p, k = self.padding, self.crop
+        if k > h + 2 * p or k > w + 2 * p:
+            raise ValueError(f"crop {k} is larger than the padded image ({h + 2 * p}x{w + 2 * p})")
+        fill = torch.tensor(self.fill, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        padded = fill.expand(n, c, h + 2 * p, w + 2 * p).clone()
+        padded[:, :, p:p + h, p:p + w] = x
+        top = torch.randint(0, h + 2 * p - k + 1, (n,), generator=generator, device=x.device)
+        left = torch.randint(0, w + 2 * p - k + 1, (n,), generator=generator, device=x.device)
+        offsets = torch.arange(k, device=x.device)
+        rows, cols = top[:, None] + offsets, left[:, None] + offsets  # (n, k) each
+        if self.flip:  # flipping the crop = reading its columns backwards
+            flipped = torch.rand(n, generator=generator, device=x.device) < 0.5
+            cols = torch.where(flipped[:, None], cols.flip(1), cols)
+        return padded[torch.arange(n, device=x.device)[:, None, None, None],
+                      torch.arange(c, device=x.device)[None, :, None, None],
+                      rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def augmentation_for(name: str, *, normalize: bool = True) -> Augment | None:
+    """The papers' augmentation for a data set (None for MNIST / Fashion-MNIST), padding with
+    black in the images' scale (``normalize`` as passed to :func:`load`)."""
+    spec = _spec(name)
+    if spec.image_size == 28:
+        return None
+    fill = tuple(-m / s for m, s in zip(spec.mean, spec.std)) if normalize else (0.0,)
+    return Augment(crop=spec.image_size, padding=4, flip=True, fill=fill)
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, *, shuffle: bool,
+            generator: torch.Generator | None = None,
+            augment: Augment | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (xb, yb) batches of ``batch_size`` (the last one partial) in order or, with
+    ``shuffle``, in the order of ``torch.randperm(n, generator=generator)`` on x's device
+    (the generator must live there too); ``augment`` is applied with the same generator."""
+    n = len(y)
+    order = torch.randperm(n, generator=generator, device=x.device) if shuffle else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        else:
+            idx = order[start:start + batch_size]
+            xb, yb = x[idx], y[idx]
+        yield (augment(xb, generator) if augment is not None else xb), yb
+
+
+def prepare_offline(names: list[str] | None = None) -> dict[str, str]:
+    """Prepare every copy that can be found without downloading (decompress, extract, decode
+    image folders into the cache). Returns name -> root, or an explanation; never raises for
+    missing data."""
+    result = {}
+    for name in names or [n for n in DATASETS if not n.startswith("synthetic_")]:
+        try:
+            root = resolve_root(name)
+            if name not in _TORCHVISION:
+                _read_image_folder(name, root)
+            result[name] = str(root)
+        except DataNotFoundError as err:
+            result[name] = f"not prepared: {err}"
+    return result

@@ -1,0 +1,170 @@
+"""The one training loop both trainers share.
+
+:class:`Session` owns what every run needs besides its own schedule: the model
+and in-memory data on the run's device, the seeded generator that drives
+shuffling and augmentation, one epoch of (optionally regularized) training,
+evaluation, the per-epoch history, the tqdm bar, the snapshots behind the
+distribution figures, and checkpoints. ART (:mod:`sparsebook.art`) and DeepHoyer
+(:mod:`sparsebook.deephoyer`) only decide which phase runs next.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import Augment, InMemoryData, batches
+from .pruning import Mask
+
+__all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked"]
+
+LOG10_BINS = np.linspace(-8, 1, 91)
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+             channels_last: bool = False) -> dict:
+    """Loss and accuracy (%) in eval mode, no gradients."""
+    was_training = model.training
+    model.eval()
+    loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device, dtype=torch.long)
+    for xb, yb in batches(x, y, batch_size, shuffle=False):
+        if channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        out = model(xb)
+        loss += F.cross_entropy(out, yb, reduction="sum")
+        correct += (out.argmax(1) == yb).sum()
+    model.train(was_training)
+    return {"loss": float(loss) / len(y), "acc": 100.0 * float(correct) / len(y)}
+
+
+@torch.no_grad()
+def evaluate_masked(model: nn.Module, mask: Mask, x, y, batch_size: int = 1000, channels_last: bool = False) -> dict:
+    """Evaluate ``model`` as if pruned by ``mask``: weights swapped in place and restored, no deep copy."""
+    params = dict(model.named_parameters())
+    saved = {n: params[n].detach().clone() for n in mask.keep}
+    mask.apply(model)
+    try:
+        return evaluate(model, x, y, batch_size, channels_last)
+    finally:
+        for n, w in saved.items():
+            params[n].copy_(w)
+
+
+class Session:
+    """Training state of one run. ``state`` is what a checkpoint holds besides model and optimizer."""
+
+    def __init__(self, model: nn.Module, data: InMemoryData, *, seed: int, batch_size: int,
+                 test_batch_size: int, device: torch.device, augment: Augment | None,
+                 checkpoint: Callable[[dict], None], progress: bool = True, desc: str = "",
+                 amp: bool = False, channels_last: bool = False):
+        self.device = torch.device(device)
+        self.model, self.data = model, data
+        self.batch_size, self.test_batch_size = batch_size, test_batch_size
+        self.augment, self.amp, self.channels_last = augment, amp, channels_last
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self._save = checkpoint
+        self.history: list[dict] = []
+        self.snapshots: list[dict] = []
+        self.bar = tqdm(desc=desc, unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
+    # -- one epoch -------------------------------------------------------------------------
+    def train_epoch(self, optimizer: torch.optim.Optimizer, regularizer=None, alpha: float = 0.0) -> dict:
+        """One pass over the training data; returns mean cross-entropy, mean regularizer and running accuracy."""
+        model, x, y = self.model, self.data.train_x, self.data.train_y
+        model.train()
+        ce_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        reg_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp
+                    else contextlib.nullcontext())
+        for xb, yb in batches(x, y, self.batch_size, shuffle=True, generator=self.generator):
+            if self.augment is not None:
+                xb = self.augment(xb, self.generator)
+            if self.channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                out = model(xb)
+                ce = F.cross_entropy(out, yb)
+            loss = ce.float()
+            if regularizer is not None and alpha:
+                r = regularizer(model)  # fp32, outside autocast
+                loss = loss + alpha * r
+                reg_sum += r.detach() * len(yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            ce_sum += ce.detach() * len(yb)
+            correct += (out.detach().argmax(1) == yb).sum()
+        n = len(y)
+        row = {"loss": float(ce_sum) / n, "reg": float(reg_sum) / n, "train_acc": 100.0 * float(correct) / n}
+        if not all(math.isfinite(v) for v in row.values()):
+            raise NonFiniteLoss(f"training loss became non-finite: {row}")
+        return row
+
+    def test(self) -> dict:
+        return evaluate(self.model, self.data.test_x, self.data.test_y, self.test_batch_size, self.channels_last)
+
+    def log(self, row: dict) -> dict:
+        """Append an epoch's row to the history and show it on the bar."""
+        row = {"epoch": len(self.history), **row, "time": time.time()}
+        self.history.append(row)
+        self.bar.update(1)
+        shown = {k: row[k] for k in ("phase", "loss", "train_acc", "test_acc", "sparsity") if k in row}
+        self.bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in shown.items()})
+        return row
+
+    # -- what the figures need ------------------------------------------------------------------
+    def snapshot(self, tag: str, tensors: dict[str, torch.Tensor], regularizer=None, n_sample: int = 4000) -> None:
+        """Per-layer weight histograms, and |grad R| against |w| on a fixed sample of weights."""
+        layers = {}
+        for name, w in tensors.items():
+            w = w.detach().float().cpu().flatten()
+            nz = w[w != 0]
+            m = float(w.abs().max()) or 1.0
+            counts, edges = np.histogram(w.numpy(), bins=61, range=(-m, m))
+            log_counts, _ = np.histogram(np.log10(nz.abs().numpy()), bins=LOG10_BINS)
+            layers[name] = {"counts": counts.tolist(), "edges": edges.tolist(), "log10_counts": log_counts.tolist(),
+                            "numel": w.numel(), "nonzero": int(nz.numel())}
+        snap = {"tag": tag, "epoch": len(self.history) - 1, "layers": layers, "log10_edges": LOG10_BINS.tolist()}
+        if regularizer is not None:
+            params = list(tensors.values())
+            with torch.enable_grad():
+                grads = torch.autograd.grad(regularizer.penalty(params), params, allow_unused=True)
+            flat_w = torch.cat([p.detach().flatten() for p in params]).float().cpu()
+            flat_g = torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                                for g, p in zip(grads, params)]).float().cpu()
+            idx = torch.randperm(flat_w.numel(), generator=torch.Generator().manual_seed(0))[:n_sample]
+            snap["grad_vs_w"] = {"abs_w": flat_w[idx].abs().tolist(), "abs_grad": flat_g[idx].abs().tolist()}
+        self.snapshots.append(snap)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def save(self, optimizer: torch.optim.Optimizer | None, **state) -> None:
+        self._save({"model": self.model.state_dict(),
+                    "optimizer": optimizer.state_dict() if optimizer is not None else {},
+                    "generator": self.generator.get_state(), "history": self.history,
+                    "snapshots": self.snapshots, **state})
+
+    def restore(self, ckpt: dict, optimizer: torch.optim.Optimizer | None = None) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        if optimizer is not None and ckpt.get("optimizer"):
+            optimizer.load_state_dict(ckpt["optimizer"])
+        self.generator.set_state(ckpt["generator"])
+        self.history, self.snapshots = list(ckpt["history"]), list(ckpt["snapshots"])
+        self.bar.update(len(self.history))
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,105 @@
+"""Profiles are data: how much of the papers' protocols a run affords.
+
+* ``smoke``: seconds, tiny subsets; for tests and CI only.
+* ``cpu``: real data, reduced epochs or widths, sized for a 2-core machine; the
+  results this book commits.
+* ``paper``: the original protocols (DeepHoyer: 250 + 100 / 50 epochs; ART: 60
+  warm-up, open-ended ART, 160 fine-tune epochs).
+
+``make_config("art", "cpu", model="resnet32", regularizer="l1")`` starts from
+the paper's defaults (the config dataclasses' defaults), applies the profile,
+then the caller's settings. :func:`departures` lists how a profile differs from
+``paper``, for the chapters' tables.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+from .runs import ARTConfig, DeepHoyerConfig
+
+__all__ = ["PROFILES", "Profile", "make_config", "departures", "seeds_for"]
+
+KINDS = {"art": ARTConfig, "deephoyer": DeepHoyerConfig}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    overrides: dict = field(default_factory=dict)    # kind -> {setting: value}
+    per_model: dict = field(default_factory=dict)    # (kind, model) -> {setting: value}; "seeds" allowed
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        "smoke", "seconds per run on tiny subsets; checks that the code runs, not what it finds", (0,),
+        overrides={
+            "deephoyer": dict(train_epochs=1, threshold_finetune_epochs=1, std_finetune_epochs=1,
+                              train_subset=1000, test_subset=500),
+            "art": dict(warmup_epochs=1, art_max_epochs=4, finetune_epochs=2, lambda_init=1e-3, eta=3.0,
+                        train_subset=512, test_subset=256),
+        },
+        per_model={("art", "resnet32"): dict(width=8), ("art", "resnet20"): dict(width=8)},
+    ),
+    "cpu": Profile(
+        "cpu", "real data, reduced epochs (and widths) for a 2-core CPU; the results this book commits", (0, 1, 2),
+        overrides={
+            "deephoyer": dict(train_epochs=20, threshold_finetune_epochs=8, std_finetune_epochs=4),
+            "art": dict(warmup_epochs=8, art_max_epochs=40, finetune_epochs=8, eta=1.25, train_subset=10000),
+        },
+        per_model={
+            ("deephoyer", "lenet5"): dict(train_epochs=6, threshold_finetune_epochs=2, std_finetune_epochs=2,
+                                          seeds=(0,)),
+            ("art", "resnet32"): dict(width=16, seeds=(0,)),
+            ("art", "vgg19"): dict(seeds=(0,)),
+        },
+    ),
+    "paper": Profile("paper", "the original protocol, for a GPU", (0, 1, 2)),
+}
+
+
+def _profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(sorted(PROFILES))}")
+    return PROFILES[name]
+
+
+def _overrides(kind: str, profile: str, model: str) -> dict:
+    p = _profile(profile)
+    if kind not in KINDS:
+        raise ValueError(f"unknown run kind {kind!r}; valid kinds: {', '.join(sorted(KINDS))}")
+    out = {**p.overrides.get(kind, {}), **p.per_model.get((kind, model), {})}
+    out.pop("seeds", None)
+    return out
+
+
+def seeds_for(kind: str, profile: str, model: str) -> tuple[int, ...]:
+    """The seeds a profile runs for a model (the cpu profile affords fewer for the larger models)."""
+    p = _profile(profile)
+    return tuple(p.per_model.get((kind, model), {}).get("seeds", p.seeds))
+
+
+def make_config(kind: str, profile: str, **settings):
+    """Paper defaults, then the profile's overrides for this model, then ``settings`` (None values ignored)."""
+    settings = {k: v for k, v in settings.items() if v is not None}
+    cls = KINDS.get(kind)
+    model = settings.get("model", cls.model if cls else None)
+    over = _overrides(kind, profile, model)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise ValueError(f"unknown {kind} settings {unknown}; valid settings: {', '.join(sorted(names))}")
+    return replace(cls(), **{**over, **settings})
+
+
+def departures(kind: str, profile: str, model: str) -> list[dict]:
+    """Rows (setting, paper, this profile) where ``profile`` departs from ``paper`` for ``model``."""
+    paper = make_config(kind, "paper", model=model)
+    ours = make_config(kind, profile, model=model)
+    rows = [{"setting": f.name, "paper": getattr(paper, f.name), profile: getattr(ours, f.name)}
+            for f in fields(paper) if getattr(paper, f.name) != getattr(ours, f.name)]
+    ps, os_ = seeds_for(kind, "paper", model), seeds_for(kind, profile, model)
+    if ps != os_:
+        rows.append({"setting": "seeds", "paper": len(ps), profile: len(os_)})
+    return rows

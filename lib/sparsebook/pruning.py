@@ -1,0 +1,155 @@
+"""Pruning rules and masks.
+
+A pruning rule is a function from named tensors to a :class:`Mask`; it never
+touches the model. ``mask.apply(model)`` zeroes the pruned entries, and
+``mask.attach(model, optimizer)`` keeps them exactly zero through any number
+of optimizer steps (gradients masked before the step, weights and optimizer
+state masked after it, so neither momentum, weight decay nor Adam's moments can
+revive a pruned weight).
+
+Rules, in the papers' words:
+
+* :func:`prune_global_magnitude` (ART): one threshold over all covered weights,
+  t = |w| sorted ascending at index floor(sparsity * N), keep |w| > t, as the
+  HyperSparse code does (ties at t are pruned too).
+* :func:`prune_by_threshold` (DeepHoyer A): |p| < threshold -> 0, per tensor.
+* :func:`prune_by_std_ratio` (DeepHoyer B): |p| < ratio * std(p) -> 0, with the
+  population std over all entries of the tensor, zeros included.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+from torch import nn
+
+__all__ = ["Mask", "PRUNING_RULES", "prune", "prune_global_magnitude", "prune_by_threshold", "prune_by_std_ratio"]
+
+
+@dataclass
+class Mask:
+    """Boolean keep-masks by parameter name (True = kept)."""
+
+    keep: dict[str, torch.Tensor]
+
+    @property
+    def numel(self) -> int:
+        return sum(m.numel() for m in self.keep.values())
+
+    @property
+    def kept(self) -> int:
+        return int(sum(int(m.sum()) for m in self.keep.values()))
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction of the masked entries that are pruned."""
+        return 1.0 - self.kept / max(self.numel, 1)
+
+    def _params(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        params = dict(model.named_parameters())
+        missing = sorted(set(self.keep) - set(params))
+        if missing:
+            raise KeyError(f"mask names parameters the model does not have: {missing[:5]}")
+        return {name: params[name] for name in self.keep}
+
+    @torch.no_grad()
+    def apply(self, model: nn.Module) -> nn.Module:
+        """Zero every pruned entry of ``model`` in place; returns the model."""
+        for name, p in self._params(model).items():
+            p.mul_(self.keep[name].to(p.device, p.dtype))
+        return model
+
+    def mask_gradients(self, model: nn.Module) -> None:
+        for name, p in self._params(model).items():
+            if p.grad is not None:
+                p.grad.mul_(self.keep[name].to(p.device, p.grad.dtype))
+
+    @torch.no_grad()
+    def mask_optimizer_state(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Zero momentum buffers and Adam moments of pruned entries."""
+        for name, p in self._params(model).items():
+            for value in optimizer.state.get(p, {}).values():
+                if torch.is_tensor(value) and value.shape == p.shape:
+                    value.mul_(self.keep[name].to(value.device, value.dtype))
+
+    def attach(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Make ``optimizer.step()`` mask gradients before and weights and state after each step."""
+        self.apply(model)
+        self.mask_optimizer_state(model, optimizer)
+        optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.mask_gradients(model))
+
+        def after(opt, args, kwargs):
+            self.apply(model)
+            self.mask_optimizer_state(model, opt)
+        optimizer.register_step_post_hook(after)
+
+    def overlap(self, other: "Mask") -> float:
+        """Fraction of this mask's kept entries that ``other`` keeps too."""
+        both = sum(int((self.keep[n] & other.keep[n]).sum()) for n in self.keep)
+        return both / max(self.kept, 1)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {n: m.clone() for n, m in self.keep.items()}
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, torch.Tensor]) -> "Mask":
+        return cls({n: m.bool() for n, m in state.items()})
+
+
+def _check_fraction(value: float, name: str) -> None:
+    if not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+
+def _check_nonnegative(value: float, name: str) -> None:
+    if not isinstance(value, (int, float)) or math.isnan(value) or value < 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+@torch.no_grad()
+def global_threshold(tensors: Mapping[str, torch.Tensor], sparsity: float) -> float:
+    """|w| sorted ascending at index floor(sparsity * N), found by selection."""
+    _check_fraction(sparsity, "sparsity")
+    flat = torch.cat([t.detach().reshape(-1).abs().float() for t in tensors.values()])
+    k = int(math.floor(sparsity * flat.numel()))
+    return float(flat.kthvalue(k + 1).values)
+
+
+@torch.no_grad()
+def prune_global_magnitude(tensors: Mapping[str, torch.Tensor], sparsity: float) -> Mask:
+    """ART's rule: one global threshold t over all tensors, keep |w| > t (sparsity 0 keeps all)."""
+    if sparsity == 0:
+        _check_fraction(sparsity, "sparsity")
+        return Mask({n: torch.ones_like(t, dtype=torch.bool) for n, t in tensors.items()})
+    t = global_threshold(tensors, sparsity)
+    return Mask({n: w.detach().abs() > t for n, w in tensors.items()})
+
+
+@torch.no_grad()
+def prune_by_threshold(tensors: Mapping[str, torch.Tensor], threshold: float = 1e-3) -> Mask:
+    """DeepHoyer's rule A: per tensor, |p| < threshold is pruned."""
+    _check_nonnegative(threshold, "threshold")
+    return Mask({n: w.detach().abs() >= threshold for n, w in tensors.items()})
+
+
+@torch.no_grad()
+def prune_by_std_ratio(tensors: Mapping[str, torch.Tensor], ratio: float = 0.25) -> Mask:
+    """DeepHoyer's rule B: per tensor, |p| < ratio * std(p) is pruned (population std, zeros included)."""
+    _check_nonnegative(ratio, "ratio")
+    return Mask({n: w.detach().abs() >= ratio * w.detach().std(unbiased=False) for n, w in tensors.items()})
+
+
+PRUNING_RULES = {
+    "global_magnitude": prune_global_magnitude,
+    "threshold": prune_by_threshold,
+    "std_ratio": prune_by_std_ratio,
+}
+
+
+def prune(rule: str, tensors: Mapping[str, torch.Tensor], value: float) -> Mask:
+    """Apply a rule by name with its one setting (sparsity, threshold or ratio)."""
+    if rule not in PRUNING_RULES:
+        raise ValueError(f"unknown pruning rule {rule!r}; valid rules: {', '.join(sorted(PRUNING_RULES))}")
+    return PRUNING_RULES[rule](tensors, value)

@@ -1,0 +1,217 @@
+"""Sparsity regularizers of both papers, built by name.
+
+``reg = build("hoyer_square")`` returns a callable: ``reg(model)`` is a scalar
+tensor to add, times a strength, to the loss. Each regularizer covers, by
+default, the parameters its paper covers:
+
+* ``l1``, ``l2``, ``hypersparse`` (HyperSparse / ART): the ``.weight`` of every
+  Conv2d and Linear layer, taken as one global vector.
+* ``hoyer``, ``hoyer_square``, ``transformed_l1`` (DeepHoyer, element-wise):
+  every parameter tensor, biases included as the original did, each scored on
+  its own and summed; a tensor with sum |w| = 0 is skipped.
+* ``group_lasso``, ``group_hoyer_square`` (DeepHoyer, structural): Conv2d and
+  Linear weights; groups are the rows and columns of a Linear weight and the
+  filters and input channels of a Conv weight.
+
+DeepHoyer's L1 covers biases too: pass ``params="all"`` for it (the DeepHoyer
+trainer does). Any regularizer takes ``params`` = ``"conv_linear_weights"``,
+``"all"`` or a callable ``model -> list of tensors``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .models import conv_linear_weights
+
+__all__ = ["REGULARIZERS", "build", "hoyer_measure", "hypersparse_threshold", "HYPERSPARSE_INFLECTION"]
+
+#: atanh(1/sqrt(3)): where sech^2 bends, so s = HYPERSPARSE_INFLECTION / t puts the bend at the threshold t.
+HYPERSPARSE_INFLECTION = 0.6585
+
+ParamSelector = Callable[[nn.Module], list]
+PARAM_SETS: dict[str, ParamSelector] = {
+    "conv_linear_weights": lambda model: list(conv_linear_weights(model).values()),
+    "all": lambda model: [p for p in model.parameters()],
+}
+
+
+def hoyer_measure(x: torch.Tensor) -> float:
+    """Hoyer's sparsity measure (sqrt(n) - |x|_1/|x|_2) / (sqrt(n) - 1): 0 flat, 1 one-hot."""
+    x = x.detach().flatten().double()
+    n = x.numel()
+    l2 = x.norm()
+    if n < 2 or l2 == 0:
+        return float("nan")
+    return float((math.sqrt(n) - x.abs().sum() / l2) / (math.sqrt(n) - 1))
+
+
+class Regularizer:
+    """Base: select the covered parameters, then score them with :meth:`penalty`."""
+
+    name = "base"
+    default_params = "conv_linear_weights"
+
+    def __init__(self, params: str | ParamSelector | None = None):
+        params = params or self.default_params
+        if isinstance(params, str):
+            if params not in PARAM_SETS:
+                raise ValueError(f"unknown parameter set {params!r}; valid: {', '.join(sorted(PARAM_SETS))}")
+            self.params_name, self.select = params, PARAM_SETS[params]
+        elif callable(params):
+            self.params_name, self.select = getattr(params, "__name__", "custom"), params
+        else:
+            raise TypeError(f"params must be a name or a callable, got {params!r}")
+
+    def __call__(self, model: nn.Module) -> torch.Tensor:
+        return self.penalty(self.select(model))
+
+    def penalty(self, tensors: list[torch.Tensor]) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(params={self.params_name!r})"
+
+
+class L1(Regularizer):
+    """sum |w| over the covered weights."""
+    name = "l1"
+
+    def penalty(self, tensors):
+        return sum(t.abs().sum() for t in tensors)
+
+
+class L2(Regularizer):
+    """sum w^2 over the covered weights (no factor 1/2, as in ART)."""
+    name = "l2"
+
+    def penalty(self, tensors):
+        return sum(t.pow(2).sum() for t in tensors)
+
+
+def hypersparse_threshold(abs_weights: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """The pruning threshold t: the value at index floor(sparsity * N) of |w| sorted ascending.
+
+    Found by selection (``kthvalue``, O(N)), not by sorting every weight as the original does.
+    """
+    k = int(math.floor(sparsity * abs_weights.numel()))
+    return abs_weights.kthvalue(k + 1).values
+
+
+class HyperSparse(Regularizer):
+    """HyperSparse (Glandorf et al. 2023): L = A * T / stopgrad(T) - A.
+
+    A = sum |w|, T = sum tanh(s|w|), s = 0.6585 / t with t the global pruning
+    threshold for the target ``sparsity`` (held constant for autograd). The value
+    is ~0; the gradient is sign(w) * s * sech^2(s|w|) * A / T: L1-like below t,
+    vanishing above it.
+    """
+    name = "hypersparse"
+
+    def __init__(self, sparsity: float, params=None):
+        super().__init__(params)
+        if not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1 or math.isnan(sparsity):
+            raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+        self.sparsity = float(sparsity)
+
+    def scale(self, abs_weights: torch.Tensor) -> torch.Tensor:
+        t = hypersparse_threshold(abs_weights.detach(), self.sparsity)
+        return HYPERSPARSE_INFLECTION / t.clamp_min(torch.finfo(t.dtype).tiny)
+
+    def penalty(self, tensors, s: torch.Tensor | None = None):
+        # fp32 threshold math even under autocast: thresholds of tiny weights need the range.
+        w = torch.cat([t.reshape(-1) for t in tensors]).abs()
+        if w.dtype in (torch.float16, torch.bfloat16):
+            w = w.float()
+        s = self.scale(w) if s is None else s
+        a = w.sum()
+        t = torch.tanh(s * w).sum()
+        return a * t / t.detach() - a
+
+
+def _elementwise(score: Callable[[torch.Tensor], torch.Tensor]):
+    def penalty(self, tensors):
+        terms = [score(self, t) for t in tensors if t.detach().abs().sum() > 0]
+        return sum(terms) if terms else tensors[0].sum() * 0
+    return penalty
+
+
+class Hoyer(Regularizer):
+    """DeepHoyer's Hoyer regularizer: sum over tensors of |w|_1 / |w|_2."""
+    name = "hoyer"
+    default_params = "all"
+    penalty = _elementwise(lambda self, t: t.abs().sum() / t.pow(2).sum().sqrt())
+
+
+class HoyerSquare(Regularizer):
+    """DeepHoyer's Hoyer-Square: sum over tensors of |w|_1^2 / |w|_2^2."""
+    name = "hoyer_square"
+    default_params = "all"
+    penalty = _elementwise(lambda self, t: t.abs().sum().pow(2) / t.pow(2).sum())
+
+
+class TransformedL1(Regularizer):
+    """Transformed L1: sum (a+1)|w| / (a+|w|), a = 1 as in DeepHoyer's code."""
+    name = "transformed_l1"
+    default_params = "all"
+
+    def __init__(self, a: float = 1.0, params=None):
+        super().__init__(params)
+        if not isinstance(a, (int, float)) or not a > 0 or math.isinf(a):
+            raise ValueError(f"transformed_l1 parameter a must be a positive number, got {a!r}")
+        self.a = float(a)
+
+    penalty = _elementwise(lambda self, t: ((self.a + 1) * t.abs() / (self.a + t.abs())).sum())
+
+
+def group_norms(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row norms, column norms): output neurons / filters, and input neurons / input channels."""
+    rows = w.flatten(1).norm(dim=1)
+    cols = w.transpose(0, 1).flatten(1).norm(dim=1)
+    return rows, cols
+
+
+class GroupLasso(Regularizer):
+    """Group Lasso over rows and columns (filters and input channels): sum of group 2-norms."""
+    name = "group_lasso"
+
+    def penalty(self, tensors):
+        return sum(r.sum() + c.sum() for r, c in map(group_norms, tensors))
+
+
+class GroupHoyerSquare(Regularizer):
+    """DeepHoyer's Group-HS: ((sum_rows |g|)^2 + (sum_cols |g|)^2) / |W|_F^2 per layer, summed."""
+    name = "group_hoyer_square"
+
+    def penalty(self, tensors):
+        terms = []
+        for w in tensors:
+            sq = w.pow(2).sum()
+            if sq.detach() > 0:
+                rows, cols = group_norms(w)
+                terms.append((rows.sum().pow(2) + cols.sum().pow(2)) / sq)
+        return sum(terms) if terms else tensors[0].sum() * 0
+
+
+REGULARIZERS: dict[str, type[Regularizer]] = {
+    cls.name: cls for cls in (L1, L2, HyperSparse, Hoyer, HoyerSquare, TransformedL1, GroupLasso, GroupHoyerSquare)
+}
+ELEMENTWISE = ("l1", "hoyer", "hoyer_square", "transformed_l1")
+STRUCTURAL = ("group_lasso", "group_hoyer_square")
+
+
+def build(name: str, **params) -> Regularizer:
+    """Build a regularizer by name; ``hypersparse`` needs ``sparsity``, ``transformed_l1`` takes ``a``."""
+    if name not in REGULARIZERS:
+        raise ValueError(f"unknown regularizer {name!r}; valid regularizers: {', '.join(sorted(REGULARIZERS))}")
+    cls = REGULARIZERS[name]
+    if cls is HyperSparse and "sparsity" not in params:
+        raise ValueError("regularizer 'hypersparse' needs a target sparsity: build('hypersparse', sparsity=0.98)")
+    try:
+        return cls(**params)
+    except TypeError as err:
+        raise ValueError(f"bad parameters for regularizer {name!r}: {err}") from None
+

@@ -1,0 +1,126 @@
+"""Files that survive a kill: atomic writes, checked checkpoints, a lock per run.
+
+Every file is written to a temporary sibling, flushed, fsynced and renamed
+into place, so a process killed at any moment (SIGKILL included) leaves either
+the old file or the new one, never a torn one. A checkpoint that fails to load
+(truncated, foreign, written by something else) is reported, moved aside and
+not trusted.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+__all__ = ["atomic_write_json", "atomic_torch_save", "load_checkpoint", "read_result", "run_lock", "environment"]
+
+CHECKPOINT_FORMAT = "sparsebook-checkpoint-1"
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj) -> None:
+    data = json.dumps(obj, indent=1, sort_keys=False, allow_nan=True).encode()
+    _atomic_write(Path(path), lambda f: f.write(data))
+
+
+def atomic_torch_save(obj: dict, path: str | os.PathLike) -> None:
+    obj = {"format": CHECKPOINT_FORMAT, **obj}
+    _atomic_write(Path(path), lambda f: torch.save(obj, f))
+
+
+def _set_aside(path: Path, why: str) -> None:
+    aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.replace(path, aside)
+    warnings.warn(f"{path} is not a usable {why} and was moved to {aside.name}", stacklevel=3)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict | None:
+    """The checkpoint at ``path``, or None when there is none or it is unusable (then it is set aside)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, corrupt, or holding objects weights_only refuses
+        _set_aside(path, f"checkpoint ({type(err).__name__}: {str(err)[:120]})")
+        return None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        _set_aside(path, "sparsebook checkpoint (foreign format)")
+        return None
+    return state
+
+
+def read_result(path: str | os.PathLike) -> dict | None:
+    """A stored run result, or None when absent; an unreadable one is set aside."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+        if not isinstance(result, dict) or "status" not in result or "config" not in result:
+            raise ValueError("missing status or config")
+    except (ValueError, UnicodeDecodeError) as err:
+        _set_aside(path, f"result ({err})")
+        return None
+    return result
+
+
+@contextmanager
+def run_lock(path: str | os.PathLike):
+    """An exclusive lock: a second process running the same settings waits here, then reuses the result."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: str | torch.device) -> dict:
+    """Package versions, machine and device of this process, for the results store."""
+    import numpy
+    import torchvision
+    device = torch.device(device)
+    env = {
+        "python": sys.version.split()[0], "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__, "platform": platform.platform(), "machine": platform.machine(),
+        "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "device": str(device), "git_commit": _git_commit(),
+    }
+    if device.type == "cuda":
+        env["device_name"] = torch.cuda.get_device_name(device)
+    return env

@@ -1,0 +1,155 @@
+"""Pruning rules, masks that hold through any optimizer, and the accounting."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from sparsebook import accounting, models
+from sparsebook.pruning import (Mask, prune, prune_by_std_ratio, prune_by_threshold, prune_global_magnitude)
+
+
+def named(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {"a": torch.randn(40, 30, generator=g), "b": 3 * torch.randn(20, generator=g)}
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 0.995])
+def test_global_magnitude_one_threshold(sparsity):
+    ts = named()
+    mask = prune_global_magnitude(ts, sparsity)
+    flat = torch.cat([t.flatten().abs() for t in ts.values()])
+    n = flat.numel()
+    if sparsity == 0:
+        assert mask.kept == n
+        return
+    t = torch.sort(flat).values[int(math.floor(sparsity * n))]
+    assert mask.kept == int((flat > t).sum())  # keep |w| > t, as the HyperSparse code
+    kept_min = min(ts[k][m].abs().min() for k, m in mask.keep.items() if m.any())
+    pruned_max = max(ts[k][~m].abs().max() for k, m in mask.keep.items() if (~m).any())
+    assert kept_min > pruned_max  # one global threshold, not per layer
+    assert mask.sparsity == pytest.approx(sparsity, abs=2 / n)
+
+
+def test_threshold_and_std_ratio_rules():
+    ts = named(1)
+    m = prune_by_threshold(ts, 0.5)
+    assert all(torch.equal(m.keep[k], ts[k].abs() >= 0.5) for k in ts)
+    r = prune_by_std_ratio(ts, 0.25)
+    for k, t in ts.items():
+        std = math.sqrt(((t - t.mean()) ** 2).mean().item())  # population std
+        assert torch.equal(r.keep[k], t.abs() >= 0.25 * std)
+
+
+def test_rules_leave_tensors_untouched():
+    ts = named(2)
+    before = {k: v.clone() for k, v in ts.items()}
+    for rule, value in [("global_magnitude", 0.9), ("threshold", 0.1), ("std_ratio", 0.5)]:
+        prune(rule, ts, value)
+    assert all(torch.equal(before[k], ts[k]) for k in ts)
+
+
+@pytest.mark.parametrize("rule, value, match", [
+    ("global_magnitude", 1.0, "sparsity"), ("global_magnitude", -0.1, "sparsity"),
+    ("global_magnitude", float("nan"), "sparsity"), ("threshold", -1, "threshold"), ("std_ratio", float("nan"), "ratio"),
+    ("random", 0.5, "unknown pruning rule 'random'.*global_magnitude.*std_ratio.*threshold"),
+])
+def test_bad_pruning_input(rule, value, match):
+    with pytest.raises(ValueError, match=match):
+        prune(rule, named(), value)
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-2),
+    lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=1e-3),
+    lambda p: torch.optim.AdamW(p, lr=1e-2),
+])
+def test_masked_training_keeps_pruned_weights_exactly_zero(make_opt):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 3))
+    opt = make_opt(model.parameters())
+    x, y = torch.randn(64, 10), torch.randint(0, 3, (64,))
+    for _ in range(5):  # optimizer state exists before pruning: momentum / moments must not revive weights
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    mask = prune_global_magnitude(dict(model.named_parameters()), 0.8)
+    mask.attach(model, opt)
+    for _ in range(50):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    params = dict(model.named_parameters())
+    for name, keep in mask.keep.items():
+        assert torch.all(params[name][~keep] == 0), name
+        assert torch.all(params[name][keep] != 0)
+
+
+def test_mask_round_trip_and_overlap():
+    m = prune_global_magnitude(named(), 0.7)
+    again = Mask.from_state_dict(m.state_dict())
+    assert again.kept == m.kept and m.overlap(again) == 1.0
+    other = prune_global_magnitude(named(5), 0.7)
+    assert 0 <= m.overlap(other) < 1
+
+
+def test_mask_names_must_exist():
+    model = nn.Linear(2, 2)
+    with pytest.raises(KeyError, match="does not have"):
+        Mask({"nope.weight": torch.ones(2, 2, dtype=torch.bool)}).apply(model)
+
+
+# -- accounting ------------------------------------------------------------------------------
+
+def test_layer_stats_lenet300_dead_units_and_removal():
+    model = models.build("lenet_300_100")
+    with torch.no_grad():
+        model.fc1.weight[:150] = 0     # 150 hidden units get no input: removable
+        model.fc2.weight[:, 150:200] = 0  # and 50 more feed nothing forward
+        model.fc2.weight[:, :150] = 0
+        model.fc1.weight[:, :84] = 0   # 84 input pixels are unused
+    rows = accounting.layer_stats(model, (1, 28, 28))
+    fc1, fc2, fc3 = rows
+    assert fc1["units_out_nonzero"] == 150 and fc1["units_in_nonzero"] == 784 - 84
+    assert fc2["units_in_nonzero"] == 100
+    assert fc1["units_out_alive"] == 100 and fc1["dead_units_out"] == 200
+    assert fc2["units_in_alive"] == 100
+    # weights left: the 100 alive rows of fc1 over 700 inputs, all of fc2's alive block, all of fc3
+    assert fc1["params_after_removal"] == 100 * 700 + 100
+    assert fc2["params_after_removal"] == 100 * 100 + 100
+    assert fc1["macs_dense"] == 784 * 300
+    assert fc1["macs_sparse"] == int((model.fc1.weight != 0).sum())
+    tot = accounting.totals(rows)
+    assert tot["params"] == 266_610
+    assert tot["params_after_removal"] == 100 * 700 + 100 + 100 * 100 + 100 + 100 * 10 + 10
+
+
+def test_layer_stats_lenet5_conv_to_linear_groups():
+    model = models.build("lenet5")
+    with torch.no_grad():
+        model.conv2.weight[:10] = 0       # 10 filters of conv2 are zero
+        model.conv2.bias[:10] = 0
+    rows = accounting.layer_stats(model, (1, 28, 28))
+    conv1, conv2, fc1, _ = rows
+    assert conv1["macs_dense"] == 20 * 25 * 24 * 24
+    assert conv2["units_out_nonzero"] == 40 and conv2["units_out_alive"] == 40
+    assert fc1["units_in_alive"] == 40 * 16   # each conv2 channel feeds 16 fc1 columns
+    assert fc1["params_after_removal"] == 500 * 640 + 500
+
+
+def test_resnet_has_no_dead_unit_analysis_but_counts():
+    rows = accounting.layer_stats(models.build("resnet32", width=8), (3, 32, 32))
+    assert "params_after_removal" not in rows[0]
+    assert all(0 <= r["hoyer"] <= 1 for r in rows)
+    assert accounting.totals(rows)["weights"] == sum(r["weights"] for r in rows)
+
+
+def test_model_counts_match_deephoyer_counting():
+    model = models.build("lenet5")
+    c = accounting.model_counts(model)
+    assert c["params"] == 431_080 and c["nonzero"] <= c["params"]
+    with torch.no_grad():
+        model.fc1.weight.zero_()
+    c = accounting.model_counts(model)
+    assert c["pruning_ratio"] == pytest.approx(400_000 / 431_080, abs=1e-4)
+    assert c["compression"] == pytest.approx(431_080 / c["nonzero"])
