@@ -69,7 +69,8 @@ _IDX_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 _CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                     "ship", "truck"]
-_TEST_SPLITS = {"cifar10_jpeg": ("test", "val"), "tinyimagenet": ("val", "test")}  # tiny's test/ is unlabelled
+# Preferred held-out split first: Tiny ImageNet's test/ has no labels.
+_TEST_SPLITS = {"cifar10_jpeg": ("test", "val"), "tinyimagenet": ("val", "test")}
 _SUBFOLDER = {"cifar10_jpeg": "cifar10-jpeg", "tinyimagenet": "tiny-imagenet-200"}
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -267,7 +268,8 @@ def _read_image_folder(name: str, root: Path) -> tuple[torch.Tensor, ...]:
     splits = _image_folder_splits(name, root)
     fingerprint = hashlib.sha1(repr([[(os.path.relpath(p, root), y) for p, y in s]
                                      for s in splits]).encode()).hexdigest()
-    path = cache_dir() / "tensors" / f"{name}-{hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]}.pt"
+    where = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    path = cache_dir() / "tensors" / f"{name}-{where}.pt"
     if path.is_file():
         cached = torch.load(path, weights_only=True)
         if cached.get("fingerprint") == fingerprint:
@@ -305,7 +307,7 @@ def _synthetic(spec: DatasetSpec, n_train: int = 512, n_test: int = 256) -> tupl
                              mode="bilinear", align_corners=False)
     out = []
     for n in (n_train, n_test):
-        y = torch.arange(n)[torch.randperm(n, generator=g)] % spec.num_classes
+        y = torch.randperm(n, generator=g) % spec.num_classes  # balanced classes, shuffled
         out += [patterns[y] + torch.randn(n, 3, 32, 32, generator=g), y]
     return tuple(out)
 

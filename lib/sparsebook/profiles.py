@@ -49,7 +49,7 @@ PROFILES: dict[str, Profile] = {
             "art": dict(warmup_epochs=8, art_max_epochs=40, finetune_epochs=8, eta=1.25, train_subset=10000),
         },
         per_model={
-            ("deephoyer", "lenet5"): dict(train_epochs=6, threshold_finetune_epochs=2, std_finetune_epochs=2,
+            ("deephoyer", "lenet5"): dict(train_epochs=5, threshold_finetune_epochs=2, std_finetune_epochs=1,
                                           seeds=(0,)),
             ("art", "resnet32"): dict(width=16, seeds=(0,)),
             ("art", "vgg19"): dict(seeds=(0,)),

@@ -1,0 +1,57 @@
+"""Train every run a part of the book shows, in the background, before building it.
+
+    python -m sparsebook.sweep deephoyer --profile cpu
+    python -m sparsebook.sweep deephoyer --profile paper --device cuda
+
+Runs are cached in the results store, so an interrupted sweep resumes where it
+stopped (finished runs are skipped, a half-finished one resumes from its
+checkpoint) and a chapter built afterwards trains nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import runs
+from .experiments import deephoyer_runs
+
+# the DeepHoyer chapters' tables, in the order the book shows them
+DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
+                  ("lenet_300_100", "fashion_mnist"), ("lenet5", "fashion_mnist")]
+
+
+def plan(part: str, profile: str) -> list:
+    if part == "deephoyer":
+        return [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
+    raise ValueError(f"unknown part {part!r}; valid parts: deephoyer")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sparsebook.sweep", description=__doc__.split("\n\n")[0])
+    p.add_argument("part", choices=["deephoyer"])
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--results", default="results")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored")
+    args = p.parse_args(argv)
+    configs = plan(args.part, args.profile)
+    for cfg in configs:  # validate everything before training anything
+        runs.validate(cfg)
+    runs.resolve_device(args.device)
+    t0 = time.time()
+    for i, cfg in enumerate(configs, 1):
+        stored = runs.result_path(cfg, args.profile, args.results).exists()
+        print(f"[{i}/{len(configs)}] {cfg.kind} {cfg.model} {cfg.dataset} {cfg.regularizer} seed={cfg.seed} "
+              f"id={runs.run_id(cfg)} {'stored' if stored else 'to run'}", flush=True)
+        if args.dry_run:
+            continue
+        r = runs.run(cfg, profile=args.profile, results_dir=args.results, device=args.device,
+                     data_root=args.data_root, progress=False)
+        print(f"    {r['status']} in {r['env']['wall_time_s']:.0f} s; sweep at {time.time() - t0:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
