@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .data import Augment, InMemoryData, batches
 from .pruning import Mask
@@ -140,8 +140,8 @@ class Session:
             layers[name] = {"counts": counts.tolist(), "edges": edges.tolist(), "log10_counts": log_counts.tolist(),
                             "numel": w.numel(), "nonzero": int(nz.numel())}
         snap = {"tag": tag, "epoch": len(self.history) - 1, "layers": layers, "log10_edges": LOG10_BINS.tolist()}
-        if regularizer is not None:
-            params = list(tensors.values())
+        if regularizer is not None:  # on the tensors the regularizer covers, which may differ from ``tensors``
+            params = list(regularizer.select(self.model))
             with torch.enable_grad():
                 grads = torch.autograd.grad(regularizer.penalty(params), params, allow_unused=True)
             flat_w = torch.cat([p.detach().flatten() for p in params]).float().cpu()
