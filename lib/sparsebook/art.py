@@ -29,7 +29,7 @@ from . import regularizers
 from .accounting import layer_stats
 from .loop import Session, evaluate_masked
 from .models import conv_linear_weights
-from .pruning import Mask, prune_global_magnitude
+from .pruning import Mask, global_threshold, prune_global_magnitude
 
 __all__ = ["train_art"]
 
@@ -62,8 +62,9 @@ def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
     record = set(cfg.record_epochs)
 
     def maybe_snapshot(tag):
-        if tag in record or (len(session.history) - 1) in record:
-            session.snapshot(tag, weights(), reg)
+        every_art = tag.startswith("art_") and tag[4:].isdigit() and "art" in record
+        if tag in record or every_art or (len(session.history) - 1) in record:
+            session.snapshot(tag, weights(), reg, threshold=global_threshold(weights(), cfg.sparsity))
 
     while st["phase"] == "warmup" and len(session.history) < cfg.warmup_epochs:
         row = session.train_epoch(opt)

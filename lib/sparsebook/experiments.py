@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .profiles import make_config, seeds_for
 
 __all__ = ["DeepHoyerRow", "DEEPHOYER_TABLES", "deephoyer_rows", "deephoyer_runs", "MODEL_LABELS",
-           "REGULARIZER_LABELS"]
+           "REGULARIZER_LABELS", "ARTRow", "art_runs", "ART_RECORD", "ART_SPARSITIES"]
 
 MODEL_LABELS = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5", "resnet32": "ResNet-32", "vgg19": "VGG-19"}
 REGULARIZER_LABELS = {"none": "None", "l1": "L1", "l2": "L2", "hoyer": "Hoyer", "hoyer_square": "Hoyer-Square",
@@ -81,4 +81,37 @@ def deephoyer_runs(model: str, dataset: str, profile: str, seeds=None, regulariz
             out.append((row, make_config("deephoyer", profile, model=model, dataset=dataset,
                                          regularizer=row.regularizer, decay=decay, std_ratio=ratio,
                                          weight_decay=wd, seed=seed)))
+    return out
+
+
+# -- HyperSparse / ART ---------------------------------------------------------------------------
+
+#: snapshots every ART run keeps: end of warm-up, every ART epoch ("art"), the stop, the end
+ART_RECORD = ("warmup_end", "art", "art_stop", "final")
+ART_SPARSITIES = {"paper": (0.9, 0.98, 0.995, 0.998), "cpu": (0.9, 0.98, 0.995), "smoke": (0.9, 0.98)}
+ART_REGULARIZERS = ("hypersparse", "l1", "l2")
+
+
+@dataclass(frozen=True)
+class ARTRow:
+    regularizer: str
+    sparsity: float
+
+
+def art_runs(model: str, dataset: str, profile: str, *, seeds=None, sparsities=None, regularizers=None,
+             **settings) -> list[tuple[ARTRow, object]]:
+    """(row, config) for every regularizer x sparsity x seed of an ART table; ``settings`` override
+    ART's schedule (lambda_init, eta, warmup_epochs, finetune_epochs, ...; None keeps the profile's)."""
+    regs = list(regularizers) if regularizers is not None else list(ART_REGULARIZERS)
+    bad = sorted(set(regs) - set(ART_REGULARIZERS))
+    if bad:
+        raise ValueError(f"ART regularizers must be among {', '.join(ART_REGULARIZERS)}; got {bad}")
+    sps = list(sparsities) if sparsities is not None else list(ART_SPARSITIES.get(profile, ART_SPARSITIES["paper"]))
+    out = []
+    for reg in regs:
+        for sp in sps:
+            for seed in (seeds if seeds is not None else seeds_for("art", profile, model)):
+                out.append((ARTRow(reg, sp), make_config("art", profile, model=model, dataset=dataset, regularizer=reg,
+                                                         sparsity=sp, seed=seed, record_epochs=ART_RECORD,
+                                                         **settings)))
     return out

@@ -28,6 +28,11 @@ __all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked"]
 LOG10_BINS = np.linspace(-8, 1, 91)
 
 
+def _round(t: torch.Tensor) -> list[float]:
+    """Four significant digits: plenty for a figure, a third of the JSON."""
+    return [float(f"{v:.4g}") for v in t.tolist()]
+
+
 class NonFiniteLoss(RuntimeError):
     """The training loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
 
@@ -128,7 +133,8 @@ class Session:
         return row
 
     # -- what the figures need ------------------------------------------------------------------
-    def snapshot(self, tag: str, tensors: dict[str, torch.Tensor], regularizer=None, n_sample: int = 4000) -> None:
+    def snapshot(self, tag: str, tensors: dict[str, torch.Tensor], regularizer=None, n_sample: int = 2000,
+                 **extra) -> None:
         """Per-layer weight histograms, and |grad R| against |w| on a fixed sample of weights."""
         layers = {}
         for name, w in tensors.items():
@@ -139,7 +145,8 @@ class Session:
             log_counts, _ = np.histogram(np.log10(nz.abs().numpy()), bins=LOG10_BINS)
             layers[name] = {"counts": counts.tolist(), "edges": edges.tolist(), "log10_counts": log_counts.tolist(),
                             "numel": w.numel(), "nonzero": int(nz.numel())}
-        snap = {"tag": tag, "epoch": len(self.history) - 1, "layers": layers, "log10_edges": LOG10_BINS.tolist()}
+        snap = {"tag": tag, "epoch": len(self.history) - 1, "layers": layers, "log10_edges": LOG10_BINS.tolist(),
+                **extra}
         if regularizer is not None:  # on the tensors the regularizer covers, which may differ from ``tensors``
             params = list(regularizer.select(self.model))
             with torch.enable_grad():
@@ -148,7 +155,7 @@ class Session:
             flat_g = torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
                                 for g, p in zip(grads, params)]).float().cpu()
             idx = torch.randperm(flat_w.numel(), generator=torch.Generator().manual_seed(0))[:n_sample]
-            snap["grad_vs_w"] = {"abs_w": flat_w[idx].abs().tolist(), "abs_grad": flat_g[idx].abs().tolist()}
+            snap["grad_vs_w"] = {"abs_w": _round(flat_w[idx].abs()), "abs_grad": _round(flat_g[idx].abs())}
         self.snapshots.append(snap)
 
     # -- checkpoints ---------------------------------------------------------------------------

@@ -40,7 +40,8 @@ PROFILES: dict[str, Profile] = {
             "art": dict(warmup_epochs=1, art_max_epochs=4, finetune_epochs=2, lambda_init=1e-3, eta=3.0,
                         train_subset=512, test_subset=256),
         },
-        per_model={("art", "resnet32"): dict(width=8), ("art", "resnet20"): dict(width=8)},
+        per_model={("art", "resnet32"): dict(width=8), ("art", "resnet20"): dict(width=8),
+                   ("art", "vgg19"): dict(train_subset=64, test_subset=64, finetune_epochs=1)},
     ),
     "cpu": Profile(
         "cpu", "real data, reduced epochs (and widths) for a 2-core CPU; the results this book commits", (0, 1, 2),
@@ -49,10 +50,12 @@ PROFILES: dict[str, Profile] = {
             "art": dict(warmup_epochs=8, art_max_epochs=40, finetune_epochs=8, eta=1.25, train_subset=10000),
         },
         per_model={
-            ("deephoyer", "lenet5"): dict(train_epochs=5, threshold_finetune_epochs=2, std_finetune_epochs=1,
+            ("deephoyer", "lenet5"): dict(train_epochs=3, threshold_finetune_epochs=1, std_finetune_epochs=1,
                                           seeds=(0,)),
             ("art", "resnet32"): dict(width=16, seeds=(0,)),
             ("art", "vgg19"): dict(seeds=(0,)),
+            ("art", "lenet5"): dict(warmup_epochs=2, finetune_epochs=2, art_max_epochs=30, eta=1.3,
+                                    train_subset=None),
         },
     ),
     "paper": Profile("paper", "the original protocol, for a GPU", (0, 1, 2)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,15 +26,33 @@ __all__ = ["train_or_load", "mean_std", "deephoyer_table", "fashion_table", "dep
 RULE_LABELS = {"threshold": "fixed threshold", "std_ratio": "std ratio"}
 _REPORT_RULES = {"threshold": "threshold", "std_ratio": "std-ratio"}
 _TABLE_NUMBER = {("lenet_300_100", "mnist"): 1, ("lenet5", "mnist"): 2}
-STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "failed (non-finite loss)"}
+STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "failed (non-finite loss)",
+                 "not_run": "not run at this profile"}
 
 
-def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=None) -> list[tuple]:
-    """(row, result) for each (row, config): stored results are read, missing ones trained."""
+def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=None,
+                  train: bool | None = None) -> list[tuple]:
+    """(row, result) for each (row, config): stored results are read, missing ones trained.
+
+    ``train=None`` trains missing runs except at the ``cpu`` profile, whose results are
+    committed and produced by ``python -m sparsebook.sweep``: a book build never starts
+    hours of CPU training; a missing run is shown as "not run at this profile".
+    """
     for _, cfg in pairs:  # every setting is checked before the first run trains
         runs.validate(cfg)
-    return [(row, runs.run(cfg, profile=profile, results_dir=results_dir, device=device, data_root=data_root,
-                           progress=False)) for row, cfg in pairs]
+    runs.resolve_device(device)
+    if data_root is not None and not Path(data_root).is_dir():
+        raise ValueError(f"data_root {str(data_root)!r} does not exist or is not a folder")
+    if train is None:
+        train = profile != "cpu"
+    out = []
+    for row, cfg in pairs:
+        result = runs.stored(cfg, profile, results_dir)
+        if result is None and train:
+            result = runs.run(cfg, profile=profile, results_dir=results_dir, device=device, data_root=data_root,
+                              progress=False)
+        out.append((row, result or {"status": "not_run", "config": runs.settings(cfg), "profile": profile}))
+    return out
 
 
 def mean_std(values, digits: int = 2) -> str:

@@ -32,7 +32,7 @@ from .deephoyer import train_deephoyer
 from .loop import NonFiniteLoss, Session
 from .store import atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
 
-__all__ = ["ARTConfig", "DeepHoyerConfig", "run_id", "run", "result_path", "load_results", "validate",
+__all__ = ["ARTConfig", "DeepHoyerConfig", "run_id", "run", "stored", "result_path", "load_results", "validate",
            "resolve_device", "TERMINAL_STATUSES"]
 
 TERMINAL_STATUSES = ("finished", "art_cap_reached", "failed_nonfinite")
@@ -192,6 +192,12 @@ def _load_data(dataset: str, normalize: bool, data_root: str | None, device: str
     return d.to(device)
 
 
+def stored(config: Config, profile: str, results_dir: str | os.PathLike) -> dict | None:
+    """The stored result of a run that reached a terminal status, or None."""
+    done = read_result(result_path(config, profile, results_dir))
+    return done if done is not None and done["status"] in TERMINAL_STATUSES else None
+
+
 def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "results",
         device: str | torch.device = "cpu", data_root: str | os.PathLike | None = None,
         progress: bool = True) -> dict:
@@ -203,12 +209,12 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
     path = result_path(config, profile, results_dir)
     ckpt_dir = Path(results_dir) / "_checkpoints" / profile
     rid = run_id(config)
-    done = read_result(path)
-    if done is not None and done["status"] in TERMINAL_STATUSES:
+    done = stored(config, profile, results_dir)
+    if done is not None:
         return done
     with run_lock(ckpt_dir / f"{rid}.lock"):
-        done = read_result(path)  # another process may have finished it while we waited
-        if done is not None and done["status"] in TERMINAL_STATUSES:
+        done = stored(config, profile, results_dir)  # another process may have finished it while we waited
+        if done is not None:
             return done
         return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress)
 
