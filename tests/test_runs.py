@@ -201,14 +201,16 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("kill_at", [3, 6])  # mid-ART, mid-fine-tune (smoke: 1 warm-up, >=3 ART, 2 fine-tune)
-def test_sigkilled_process_resumes_to_the_same_result(tmp_path, kill_at):
+@pytest.mark.parametrize("kill_at, phase", [(3, "art"), (6, "finetune")])  # saves: warm-up, ->ART, ART x3, FT x2
+def test_sigkilled_process_resumes_to_the_same_result(tmp_path, kill_at, phase):
     cfg = art_smoke(regularizer="hypersparse", sparsity=0.8)
     ref = runs.run(cfg, profile="smoke", results_dir=tmp_path / "ref", progress=False)
     proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(tmp_path / "cut"), str(kill_at)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not runs.result_path(cfg, "smoke", tmp_path / "cut").exists()
+    ckpt = torch.load(tmp_path / "cut" / "_checkpoints" / "smoke" / f"{runs.run_id(cfg)}.pt", weights_only=True)
+    assert ckpt["trainer"]["phase"] == phase
     resumed = runs.run(cfg, profile="smoke", results_dir=tmp_path / "cut", progress=False)
     assert resumed["env"]["resumed"] is True
     assert strip_times(resumed["history"]) == strip_times(ref["history"])

@@ -18,6 +18,19 @@ import torch.nn.functional as F
 __all__ = ["MODELS", "build", "conv_linear_weights", "prunable_layers"]
 
 
+def _init_hypersparse(model: nn.Module, conv_init: Callable[[nn.Conv2d], None]) -> None:
+    """HyperSparse's initialisation: ``conv_init`` for convs, N(0, 0.01) Linear, BN weight 1 bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            conv_init(m)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 class LeNet300100(nn.Module):
     """DeepHoyer's MLP: 784-300-100-10 with ReLU (266,610 parameters on MNIST)."""
 
@@ -86,15 +99,8 @@ class CifarResNet(nn.Module):
                 cin = cout
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(cin, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        _init_hypersparse(self, lambda conv: nn.init.kaiming_normal_(conv.weight, mode="fan_out",
+                                                                     nonlinearity="relu"))
 
     def forward(self, x):
         x = self.blocks(F.relu(self.bn1(self.conv1(x))))
@@ -119,17 +125,12 @@ class VGG19(nn.Module):
         layers.append(nn.AvgPool2d(image_size // 16))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(cin, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                fan_in = m.kernel_size[0] * m.kernel_size[1] * m.in_channels
-                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_in))
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+
+        def conv_init(conv):
+            fan_in = conv.kernel_size[0] * conv.kernel_size[1] * conv.in_channels
+            nn.init.normal_(conv.weight, 0, math.sqrt(2.0 / fan_in))
+            nn.init.zeros_(conv.bias)
+        _init_hypersparse(self, conv_init)
 
     def forward(self, x):
         return self.classifier(self.features(x).flatten(1))

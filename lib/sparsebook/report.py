@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -41,8 +40,7 @@ def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=N
     for _, cfg in pairs:  # every setting is checked before the first run trains
         runs.validate(cfg)
     runs.resolve_device(device)
-    if data_root is not None and not Path(data_root).is_dir():
-        raise ValueError(f"data_root {str(data_root)!r} does not exist or is not a folder")
+    runs.check_data_root(data_root)
     if train is None:
         train = profile != "cpu"
     out = []
@@ -78,7 +76,8 @@ def _ours(results, rule: str) -> dict:
     done, failed = _finished(results)
     if not done:
         status = STATUS_LABELS.get(failed[0]["status"], failed[0]["status"]) if failed else "not run"
-        return {"acc (final)": status, "acc (best)": "", "pruned %": "", "seeds": len(results)}
+        return {"acc (final)": status, "acc (best)": "", "pruned %": "",
+                "seeds": sum(r["status"] != "not_run" for r in results)}
     rr = [r["rules"][rule] for r in done]
     out = {"acc (final)": mean_std([x["test_acc_final"] for x in rr]),
            "acc (best)": mean_std([x["test_acc_best"] for x in rr]),
@@ -106,7 +105,7 @@ def deephoyer_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFra
             ref = dict(source="deephoyer-reproduction", model=model, dataset=dataset, method=row.regularizer,
                        pruning=_REPORT_RULES[rule], table=f"Table {table} {row.group}" if table else None)
             ours = _ours(results, rule)
-            ours.pop("nonzero")
+            ours.pop("nonzero", None)
             records.append({
                 ("", "group"): row.group, ("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
                 ("", "pruning"): RULE_LABELS[rule],

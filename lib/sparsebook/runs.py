@@ -39,7 +39,17 @@ TERMINAL_STATUSES = ("finished", "art_cap_reached", "failed_nonfinite")
 
 
 @dataclass(frozen=True)
-class ARTConfig:
+class _Common:
+    """Settings every run has; all fields sit at the end of a run's settings."""
+    train_subset: int | None = None     # a seeded random subset of the training set; None = all
+    test_subset: int | None = None
+    num_classes: int | None = None      # None = the data set's; given, it must match
+    amp: bool = False                   # bf16 autocast (GPU); regularizer and thresholds stay fp32
+    channels_last: bool = False
+
+
+@dataclass(frozen=True)
+class ARTConfig(_Common):
     """One ART run (defaults: the HyperSparse code's, ResNet-32 on CIFAR-10 at 90 %)."""
     model: str = "resnet32"
     width: int | None = None            # ResNet first-stage channels; None = the paper's 32
@@ -60,17 +70,12 @@ class ARTConfig:
     test_batch_size: int = 1000
     normalize: bool = True
     augment: bool = True
-    train_subset: int | None = None     # a seeded random subset of the training set; None = all
-    test_subset: int | None = None
-    num_classes: int | None = None      # None = the data set's; given, it must match
-    record_epochs: tuple = ()           # epochs or tags ("warmup_end", "art_stop", "final") to snapshot
-    amp: bool = False                   # bf16 autocast (GPU); regularizer and thresholds stay fp32
-    channels_last: bool = False
+    record_epochs: tuple = ()           # epochs or tags ("warmup_end", "art" = every ART epoch, "art_stop", "final")
     kind = "art"
 
 
 @dataclass(frozen=True)
-class DeepHoyerConfig:
+class DeepHoyerConfig(_Common):
     """One DeepHoyer run (defaults: the original MNIST code's, LeNet-300-100, no regularizer)."""
     model: str = "lenet_300_100"
     dataset: str = "mnist"
@@ -91,12 +96,7 @@ class DeepHoyerConfig:
     std_finetune_lr: float = 1e-3
     std_finetune_weight_decay: float = 1e-4
     normalize: bool = False             # ToTensor scaling only, as the original
-    train_subset: int | None = None
-    test_subset: int | None = None
-    num_classes: int | None = None
-    record_epochs: tuple = ()
-    amp: bool = False
-    channels_last: bool = False
+    record_epochs: tuple = ()           # training epochs to snapshot (after training and pruning always)
     kind = "deephoyer"
 
 
@@ -180,6 +180,11 @@ def validate(config: Config) -> None:
                  image_size=spec.image_size, width=getattr(config, "width", None))  # shape checks, cheap
 
 
+def check_data_root(data_root) -> None:
+    if data_root is not None and not Path(data_root).is_dir():
+        raise ValueError(f"data_root {str(data_root)!r} does not exist or is not a folder")
+
+
 def result_path(config: Config, profile: str, results_dir: str | os.PathLike) -> Path:
     return Path(results_dir) / profile / f"{config.kind}-{run_id(config)}.json"
 
@@ -204,8 +209,7 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
     """Train ``config`` (resuming a checkpoint if one is there) or return its stored result."""
     validate(config)
     dev = resolve_device(device)
-    if data_root is not None and not Path(data_root).is_dir():
-        raise ValueError(f"data_root {str(data_root)!r} does not exist or is not a folder")
+    check_data_root(data_root)
     path = result_path(config, profile, results_dir)
     ckpt_dir = Path(results_dir) / "_checkpoints" / profile
     rid = run_id(config)

@@ -1,0 +1,238 @@
+"""sparsebook's benchmarks: each measured against its baseline in the same process.
+
+    python bench/run.py                       # the full suite, results/bench/cpu.json
+    python bench/run.py --size smoke --out /tmp/b.json   # seconds; what the tests run
+
+Each benchmark reports the median over repeats of ours and of the baseline, the
+ratio (baseline time / our time: above 1 means ours is faster) and the machine.
+Benchmarks assert nothing: speed goals are read off the book's benchmark page.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from sparsebook import data, models, regularizers
+from sparsebook.loop import Session, evaluate, evaluate_masked
+from sparsebook.pruning import prune_global_magnitude
+from sparsebook.store import atomic_write_json, environment
+
+SIZES = {  # batches per timed repeat, repeats, images for the data pipeline, CIFAR-10 source
+    "smoke": dict(batches=2, repeats=2, images=256, models=("lenet_300_100", "lenet5"), big=("resnet32",),
+                  width=8, reg_width=8, dataset="synthetic_cifar10"),
+    "full": dict(batches=10, repeats=5, images=50_000, models=("lenet_300_100", "lenet5", "resnet32", "vgg19"),
+                 big=("resnet32", "vgg19"), width=16, reg_width=None, dataset="cifar10_jpeg"),
+}
+
+
+def timeit(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _inputs(name, n, width=None):
+    kw = {"width": width} if name.startswith("resnet") else {}
+    model = models.build(name, **kw)
+    c, s = (1, 28) if name.startswith("lenet") else (3, 32)
+    g = torch.Generator().manual_seed(0)
+    return model, torch.randn(n, c, s, s, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def bench_train_step(cfg) -> list[dict]:
+    """Our Session.train_epoch against a minimal hand-written loop, same model, batch, optimizer, data."""
+    out = []
+    for name in cfg["models"]:
+        batch = 100 if name.startswith("lenet") else 64
+        model, x, y = _inputs(name, batch * cfg["batches"], cfg["width"] if name.startswith("resnet") else None)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        d = data.InMemoryData(data.DATASETS["synthetic_cifar10"], x, y, x[:batch], y[:batch], None)
+        session = Session(model, d, seed=0, batch_size=batch, test_batch_size=batch, device="cpu",
+                          augment=None, checkpoint=lambda s: None, progress=False)
+
+        def plain():
+            model.train()
+            perm = torch.randperm(len(y))
+            for i in range(0, len(y), batch):
+                idx = perm[i:i + batch]
+                loss = F.cross_entropy(model(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        ours = timeit(lambda: session.train_epoch(opt), cfg["repeats"])
+        base = timeit(plain, cfg["repeats"])
+        out.append({"benchmark": "train step", "case": name, "ours_s": ours, "baseline_s": base,
+                    "baseline": "minimal hand-written loop", "ratio": base / ours,
+                    "images_per_s": len(y) / ours})
+    return out
+
+
+def bench_regularizers(cfg) -> list[dict]:
+    """Step time with each regularizer against none; HyperSparse's selection against a full sort."""
+    out = []
+    for name in cfg["big"]:
+        model, x, y = _inputs(name, 64, cfg["reg_width"])  # ResNet-32 at the paper's width in the full suite
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+        def step(reg):
+            loss = F.cross_entropy(model(x), y)
+            if reg is not None:
+                loss = loss + 1e-6 * reg(model)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        base = timeit(lambda: step(None), cfg["repeats"])
+        for reg_name in ("hypersparse", "l1", "l2"):
+            reg = regularizers.build(reg_name, **({"sparsity": 0.98} if reg_name == "hypersparse" else {}))
+            t = timeit(lambda: step(reg), cfg["repeats"])
+            out.append({"benchmark": "regularizer cost", "case": f"{name} + {reg_name}", "ours_s": t,
+                        "baseline_s": base, "baseline": "unregularized step", "ratio": base / t,
+                        "overhead_pct": 100 * (t / base - 1)})
+        weights = list(models.conv_linear_weights(model).values())
+        hs = regularizers.build("hypersparse", sparsity=0.98)
+
+        def original_threshold():  # the original: sort every weight on every mini-batch
+            w = torch.cat([p.detach().flatten() for p in weights]).abs()
+            return torch.sort(w).values[int(0.98 * w.numel())]
+        ours = timeit(lambda: hs.scale(torch.cat([p.detach().flatten() for p in weights]).abs()), cfg["repeats"])
+        base = timeit(original_threshold, cfg["repeats"])
+        out.append({"benchmark": "hypersparse threshold", "case": f"{name} ({sum(p.numel() for p in weights):,} "
+                    "weights)", "ours_s": ours, "baseline_s": base, "baseline": "full sort per batch (original)",
+                    "ratio": base / ours})
+    return out
+
+
+def bench_data(cfg) -> list[dict]:
+    """One epoch of augmented CIFAR-10 batches: ours (in-memory tensors) vs DataLoader + PIL transforms."""
+    import torchvision.transforms as T
+    d = data.load(cfg["dataset"])
+    n = min(cfg["images"], len(d.train_y))
+    x, y = d.train_x[:n], d.train_y[:n]
+    aug = data.augmentation_for(cfg["dataset"])
+    g = torch.Generator().manual_seed(0)
+
+    def ours():
+        for xb, yb in data.batches(x, y, 64, shuffle=True, generator=g):
+            aug(xb, g)
+    spec = d.spec
+    raw = ((x * torch.tensor(spec.std).view(1, 3, 1, 1) + torch.tensor(spec.mean).view(1, 3, 1, 1)) * 255) \
+        .round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+
+    class PILSet(torch.utils.data.Dataset):
+        def __len__(self):
+            return n
+
+        def __getitem__(self, i):
+            from PIL import Image
+            return tf(Image.fromarray(raw[i])), int(y[i])
+    loader = torch.utils.data.DataLoader(PILSet(), batch_size=64, shuffle=True, num_workers=2)
+
+    def baseline():
+        for _ in loader:
+            pass
+    reps = max(1, cfg["repeats"] // 2)
+    t_ours, t_base = timeit(ours, reps), timeit(baseline, reps)
+    return [{"benchmark": "data pipeline", "case": f"{n} images, crop+flip+normalize", "ours_s": t_ours,
+             "baseline_s": t_base, "baseline": "DataLoader, PIL transforms, 2 workers", "ratio": t_base / t_ours,
+             "images_per_s": n / t_ours}]
+
+
+def bench_pruned_eval(cfg) -> list[dict]:
+    """ART's per-epoch pruned evaluation: weights swapped in place vs deep copy + prune + evaluate."""
+    out = []
+    for name in cfg["models"][:2] + cfg["big"][:1]:
+        model, x, y = _inputs(name, 50 * cfg["batches"] * 10, cfg["width"] if name.startswith("resnet") else None)
+        weights = models.conv_linear_weights(model)
+
+        def naive():
+            pruned = copy.deepcopy(model)
+            prune_global_magnitude(models.conv_linear_weights(pruned), 0.98).apply(pruned)
+            evaluate(pruned, x, y, 500)
+        ours = timeit(lambda: evaluate_masked(model, prune_global_magnitude(weights, 0.98), x, y, 500),
+                      cfg["repeats"])
+        base = timeit(naive, cfg["repeats"])
+        out.append({"benchmark": "pruned evaluation", "case": name, "ours_s": ours, "baseline_s": base,
+                    "baseline": "deep copy + prune + evaluate", "ratio": base / ours})
+    return out
+
+
+def bench_sparse_inference(cfg) -> list[dict]:
+    """Pruned LeNet-300-100 (and LeNet-5's fc layers): dense vs CSR matmuls, batch 1 and 256."""
+    out = []
+    for name in ("lenet_300_100", "lenet5"):
+        model = models.build(name)
+        layers = [m for _, m in models.prunable_layers(model) if isinstance(m, torch.nn.Linear)]
+        for sparsity in (0.9, 0.98, 0.995):
+            mask = prune_global_magnitude({str(i): m.weight for i, m in enumerate(layers)}, sparsity)
+            with torch.no_grad():
+                for m, keep in zip(layers, mask.keep.values()):
+                    m.weight.mul_(keep)
+            dense_w = [m.weight.detach().clone() for m in layers]
+            with warnings.catch_warnings():  # "sparse CSR support is in beta": known, and the point of measuring
+                warnings.simplefilter("ignore", UserWarning)
+                csr_w = [w.to_sparse_csr() for w in dense_w]
+            for batch in (1, 256):
+                h = torch.randn(batch, dense_w[0].shape[1])
+
+                def run(ws):
+                    z = h
+                    for w in ws:
+                        z = torch.relu((w @ z.T).T if w.layout != torch.strided else z @ w.T)
+                    return z
+                t_csr = timeit(lambda: run(csr_w), cfg["repeats"] * 5)
+                t_dense = timeit(lambda: run(dense_w), cfg["repeats"] * 5)
+                mem = {k: sum(_bytes(w) for w in ws) for k, ws in (("dense", dense_w), ("csr", csr_w))}
+                out.append({"benchmark": "sparse inference", "case": f"{name} fc layers, {100 * sparsity:g} %, "
+                            f"batch {batch}", "ours_s": t_csr, "baseline_s": t_dense, "baseline": "dense matmul",
+                            "ratio": t_dense / t_csr, "memory_dense_kb": mem["dense"] / 1024,
+                            "memory_csr_kb": mem["csr"] / 1024})
+    return out
+
+
+def _bytes(w: torch.Tensor) -> int:
+    if w.layout == torch.sparse_csr:
+        return sum(t.numel() * t.element_size() for t in (w.crow_indices(), w.col_indices(), w.values()))
+    return w.numel() * w.element_size()
+
+
+BENCHMARKS = {"train_step": bench_train_step, "regularizers": bench_regularizers, "data": bench_data,
+              "pruned_eval": bench_pruned_eval, "sparse_inference": bench_sparse_inference}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", choices=sorted(SIZES), default="full")
+    p.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), default=None)
+    p.add_argument("--out", default="results/bench/cpu.json")
+    args = p.parse_args(argv)
+    cfg = SIZES[args.size]
+    rows, t0 = [], time.time()
+    for key in args.only or BENCHMARKS:
+        print(f"bench {key} ...", flush=True)
+        rows += BENCHMARKS[key](cfg)
+    result = {"size": args.size, "env": {**environment("cpu"), "wall_time_s": time.time() - t0}, "rows": rows}
+    atomic_write_json(Path(args.out), result)
+    for r in rows:
+        print(f"{r['benchmark']:>22} | {r['case']:<45} | ours {r['ours_s'] * 1e3:9.2f} ms | "
+              f"{r['baseline']:<38} {r['baseline_s'] * 1e3:9.2f} ms | x{r['ratio']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

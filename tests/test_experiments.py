@@ -1,0 +1,64 @@
+"""The book's experiment tables, the published reference numbers, and the report's formatting."""
+import pytest
+
+from sparsebook import experiments, reference, report, runs
+
+
+def test_deephoyer_rows_follow_the_report():
+    rows = experiments.deephoyer_rows("mnist")
+    assert [(r.group, r.regularizer) for r in rows] == [
+        ("element-wise", "none"), ("element-wise", "l1"), ("element-wise", "hoyer"),
+        ("element-wise", "hoyer_square"), ("element-wise", "transformed_l1"),
+        ("structural", "none"), ("structural", "group_lasso"), ("structural", "group_hoyer_square")]
+    with pytest.raises(ValueError, match="not rows of this table"):
+        experiments.deephoyer_rows("fashion_mnist", ["l1"])
+
+
+def test_deephoyer_runs_use_the_reproductions_hyperparameters():
+    pairs = experiments.deephoyer_runs("lenet5", "mnist", "paper", seeds=[0])
+    by = {(r.group, r.regularizer): c for r, c in pairs}
+    assert by[("element-wise", "hoyer")].decay == 1e-2 and by[("element-wise", "hoyer")].std_ratio == 0.08
+    assert by[("structural", "group_hoyer_square")].decay == 1e-1
+    assert by[("structural", "none")].weight_decay == 1e-4 and by[("element-wise", "none")].weight_decay == 0
+    fashion = dict((r.regularizer, c) for r, c in experiments.deephoyer_runs("lenet_300_100", "fashion_mnist", "paper"))
+    assert fashion["group_hoyer_square"].std_ratio == 1.5 and fashion["hoyer"].decay == 2e-3
+    over = dict((r.regularizer, c) for r, c in experiments.deephoyer_runs(
+        "lenet5", "mnist", "paper", seeds=[0], regularizers=["hoyer"], decays={"hoyer": 5e-3}))
+    assert over["hoyer"].decay == 5e-3
+    assert len({runs.run_id(c) for _, c in experiments.deephoyer_runs("lenet_300_100", "mnist", "cpu")}) == 24
+
+
+def test_art_runs_grid_and_overrides():
+    pairs = experiments.art_runs("resnet32", "cifar10", "paper", seeds=[0], eta=1.1)
+    assert {r.sparsity for r, _ in pairs} == {0.9, 0.98, 0.995, 0.998}
+    assert {r.regularizer for r, _ in pairs} == {"hypersparse", "l1", "l2"}
+    assert all(c.eta == 1.1 and c.lambda_init == 5e-6 and c.warmup_epochs == 60 for _, c in pairs)
+    with pytest.raises(ValueError, match="ART regularizers must be among"):
+        experiments.art_runs("resnet32", "cifar10", "paper", regularizers=["hoyer"])
+
+
+def test_reference_lookup_carries_published_numbers():
+    assert reference.lookup("hypersparse-readme", model="resnet32", dataset="cifar10", method="hypersparse",
+                            sparsity=0.98) == 92.69
+    assert reference.lookup("deephoyer-reproduction", model="lenet_300_100", dataset="mnist", method="none",
+                            pruning="std-ratio", metric="pruned_pct", table="Table 1 structural") == 78.23
+    assert reference.lookup("hypersparse-readme", model="lenet5", dataset="mnist", method="l1") is None
+    with pytest.raises(ValueError, match="unknown source"):
+        reference.lookup("blog", model="x", dataset="y", method="z")
+
+
+def test_mean_std_formatting():
+    assert report.mean_std([98.0]) == "98.00"
+    assert report.mean_std([1.0, 3.0]) == "2.00 ± 1.41"
+    assert report.mean_std([]) == "–"
+
+
+def test_not_run_results_are_labelled_not_numbers(tmp_path):
+    pairs = experiments.deephoyer_runs("lenet_300_100", "mnist", "cpu", seeds=[0], regularizers=["l1"])
+    loaded = report.train_or_load(pairs, profile="cpu", results_dir=tmp_path)  # cpu never trains by default
+    assert [r["status"] for _, r in loaded] == ["not_run"]
+    table = report.deephoyer_table(loaded, "lenet_300_100", "mnist", "cpu")
+    assert (table[("this book (cpu)", "acc (final)")] == "not run at this profile").all()
+    assert not any(tmp_path.rglob("*.json"))
+    with pytest.raises(ValueError, match="data_root"):
+        report.train_or_load(pairs, profile="cpu", results_dir=tmp_path, data_root=tmp_path / "missing")
