@@ -52,7 +52,8 @@ PROFILES: dict[str, Profile] = {
         per_model={
             ("deephoyer", "lenet5"): dict(train_epochs=3, threshold_finetune_epochs=1, std_finetune_epochs=1,
                                           seeds=(0,)),
-            ("art", "resnet32"): dict(width=16, seeds=(0,)),
+            ("art", "resnet32"): dict(width=16, train_subset=5000, test_subset=2000, warmup_epochs=5,
+                                      finetune_epochs=5, seeds=(0,)),
             ("art", "vgg19"): dict(seeds=(0,)),
             ("art", "lenet5"): dict(warmup_epochs=2, finetune_epochs=2, art_max_epochs=30, eta=1.3,
                                     train_subset=None),

@@ -19,7 +19,7 @@ from .report import STATUS_LABELS, _fmt, _group, mean_std
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "art_epochs_table", "overlap_table",
-           "first_finished", "placeholder_figure"]
+           "first_finished", "placeholder_figure", "evidence_summary"]
 
 
 REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
@@ -222,3 +222,37 @@ def art_epochs_table(pairs) -> pd.DataFrame:
         cols.setdefault(REGULARIZER_LABELS[row.regularizer], {})[f"{100 * row.sparsity:g} %"] = (
             mean_std([r["final"]["art_epochs"] for r in done], 1) if done else _status(results) or "–")
     return pd.DataFrame(cols).rename_axis("sparsity")
+
+
+def evidence_summary(pairs, profile: str) -> str:
+    """What the stored runs of an ART table support, as a Markdown paragraph computed from them."""
+    groups = _group(pairs)
+    finished = {row: _done(rs) for row, rs in groups.items()}
+    n_done = sum(len(v) for v in finished.values())
+    if n_done == 0:
+        return (f"**No run of this table is stored at the `{profile}` profile**, so this book makes no claim "
+                "about it yet: the published columns stand alone. The runs are defined (see the parameters "
+                "cell) and train with `python -m sparsebook.sweep hypersparse --profile "
+                f"{profile}` or with papermill at `-p train True`.")
+    lines = []
+    for sp in sorted({row.sparsity for row in groups}):
+        at = {row.regularizer: finished[row] for row in groups if row.sparsity == sp and finished[row]}
+        if "hypersparse" not in at or len(at) < 2:
+            continue
+        hs_acc = statistics.mean(r["final"]["test_acc_final"] for r in at["hypersparse"])
+        hs_ep = statistics.mean(r["final"]["art_epochs"] for r in at["hypersparse"])
+        for other in ("l1", "l2"):
+            if other in at:
+                acc = statistics.mean(r["final"]["test_acc_final"] for r in at[other])
+                ep = statistics.mean(r["final"]["art_epochs"] for r in at[other])
+                lines.append(f"at {100 * sp:g} % HyperSparse reached {hs_acc:.2f} % against {acc:.2f} % for "
+                             f"{REGULARIZER_LABELS[other]} ({'higher' if hs_acc > acc else 'not higher'}), "
+                             f"after {hs_ep:.1f} ART epochs against {ep:.1f} "
+                             f"({'fewer' if hs_ep < ep else 'not fewer'})")
+    seeds = sorted({len(v) for v in finished.values() if v})
+    text = (f"From {n_done} finished run(s) at the `{profile}` profile ({'/'.join(map(str, seeds))} seed(s) per "
+            "row): " + ("; ".join(lines) + "." if lines else "no sparsity has both HyperSparse and a baseline "
+                        "finished, so nothing is compared."))
+    if any(r["status"] != "finished" for rs in groups.values() for r in rs):
+        text += " Rows whose runs did not finish show their status instead of numbers and are not compared."
+    return text + " Differences within a seed's spread are not evidence either way."

@@ -1,7 +1,7 @@
 """Train every run a part of the book shows, in the background, before building it.
 
     python -m sparsebook.sweep deephoyer --profile cpu
-    python -m sparsebook.sweep deephoyer --profile paper --device cuda
+    python -m sparsebook.sweep hypersparse --profile paper --device cuda
 
 Runs are cached in the results store, so an interrupted sweep resumes where it
 stopped (finished runs are skipped, a half-finished one resumes from its
@@ -13,23 +13,33 @@ import argparse
 import sys
 import time
 
-from . import runs
-from .experiments import deephoyer_runs
+from . import data, runs
+from .experiments import art_runs, deephoyer_runs
 
 # the DeepHoyer chapters' tables, in the order the book shows them
 DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
                   ("lenet_300_100", "fashion_mnist"), ("lenet5", "fashion_mnist")]
 
 
+# the HyperSparse chapters' runs that this machine has data for: (model, dataset per profile, sparsities)
+HYPERSPARSE_PLAN = [("resnet32", {"paper": "cifar10"}, None), ("vgg19", {"paper": "cifar100"}, None),
+                    ("lenet5", {}, (0.9, 0.98, 0.995, 0.998))]
+PARTS = ("deephoyer", "hypersparse")
+
+
 def plan(part: str, profile: str) -> list:
     if part == "deephoyer":
         return [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
-    raise ValueError(f"unknown part {part!r}; valid parts: deephoyer")
+    if part == "hypersparse":
+        defaults = {"resnet32": "cifar10_jpeg", "vgg19": "cifar100", "lenet5": "fashion_mnist"}
+        return [cfg for model, datasets, sparsities in HYPERSPARSE_PLAN
+                for _, cfg in art_runs(model, datasets.get(profile, defaults[model]), profile, sparsities=sparsities)]
+    raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m sparsebook.sweep", description=__doc__.split("\n\n")[0])
-    p.add_argument("part", choices=["deephoyer"])
+    p.add_argument("part", choices=PARTS)
     p.add_argument("--profile", default="cpu")
     p.add_argument("--device", default="cpu")
     p.add_argument("--results", default="results")
@@ -40,6 +50,14 @@ def main(argv=None) -> int:
     for cfg in configs:  # validate everything before training anything
         runs.validate(cfg)
     runs.resolve_device(args.device)
+    missing = {}
+    for name in sorted({cfg.dataset for cfg in configs}):
+        try:
+            data.resolve_root(name, args.data_root)
+        except data.DataNotFoundError as err:  # torchvision may still download it; say so, then try
+            missing[name] = str(err).splitlines()[0]
+    for name, why in missing.items():
+        print(f"note: {name} is not found offline ({why}); its runs will try torchvision's download", flush=True)
     t0 = time.time()
     for i, cfg in enumerate(configs, 1):
         stored = runs.result_path(cfg, args.profile, args.results).exists()
@@ -47,8 +65,12 @@ def main(argv=None) -> int:
               f"id={runs.run_id(cfg)} {'stored' if stored else 'to run'}", flush=True)
         if args.dry_run:
             continue
-        r = runs.run(cfg, profile=args.profile, results_dir=args.results, device=args.device,
-                     data_root=args.data_root, progress=False)
+        try:
+            r = runs.run(cfg, profile=args.profile, results_dir=args.results, device=args.device,
+                         data_root=args.data_root, progress=False)
+        except data.DataNotFoundError as err:
+            print(f"    skipped: {str(err).splitlines()[0]}", flush=True)
+            continue
         print(f"    {r['status']} in {r['env']['wall_time_s']:.0f} s; sweep at {time.time() - t0:.0f} s", flush=True)
     return 0
 
