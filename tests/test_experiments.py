@@ -62,3 +62,13 @@ def test_not_run_results_are_labelled_not_numbers(tmp_path):
     assert not any(tmp_path.rglob("*.json"))
     with pytest.raises(ValueError, match="data_root"):
         report.train_or_load(pairs, profile="cpu", results_dir=tmp_path, data_root=tmp_path / "missing")
+
+
+def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
+    from sparsebook import sweep
+    assert sweep.main(["deephoyer", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == 8 + 8 + 5 + 5
+    assert sweep.main(["hypersparse", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
+    with pytest.raises(SystemExit):
+        sweep.main(["everything"])

@@ -271,3 +271,14 @@ def test_load_results(tmp_path):
     rs = runs.load_results(tmp_path, "smoke")
     assert len(rs) == 1 and rs[0]["profile"] == "smoke"
     assert dataclasses.asdict(DeepHoyerConfig())["model"] == rs[0]["config"]["model"]
+
+
+def test_gpu_path_options_run_on_the_cpu(tmp_path):
+    """bf16 autocast with fp32 master weights and channels_last: the paper profile's GPU options, checked here."""
+    cfg = art_smoke(model="resnet32", dataset="synthetic_cifar10", normalize=True, regularizer="hypersparse",
+                    sparsity=0.9, amp=True, channels_last=True)
+    r = runs.run(cfg, profile="smoke", results_dir=tmp_path, progress=False)
+    assert r["status"] in ("finished", "art_cap_reached")
+    assert all(math.isfinite(h["loss"]) for h in r["history"])
+    ckpt = torch.load(tmp_path / "_checkpoints" / "smoke" / f"{runs.run_id(cfg)}.pt", weights_only=True)
+    assert all(v.dtype == torch.float32 for k, v in ckpt["model"].items() if v.is_floating_point())
