@@ -236,8 +236,12 @@ def deephoyer_claims(pairs, tolerance: float = 0.5) -> pd.DataFrame:
                 verdict = "not measured"
             else:
                 sparser = s_new > s_old if key == "all_pruning_ratio" else s_new < s_old
-                verdict = "holds" if sparser and a_new >= a_old - tolerance else (
-                    "sparser but less accurate" if sparser else "does not hold")
+                if sparser:
+                    verdict = "holds" if a_new >= a_old - tolerance else "sparser but less accurate"
+                elif a_new > a_old + tolerance:
+                    verdict = "not at equal accuracy: less sparse, more accurate"
+                else:
+                    verdict = "does not hold"
             records.append({"claim": claim, "pruning": RULE_LABELS[rule], "measure": what,
                             "new": "–" if s_new is None else f"{s_new * scale:.2f}" if scale == 100 else f"{s_new:.0f}",
                             "baseline": "–" if s_old is None else f"{s_old * scale:.2f}" if scale == 100 else f"{s_old:.0f}",

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,10 +191,11 @@ def result_path(config: Config, profile: str, results_dir: str | os.PathLike) ->
 
 
 @functools.lru_cache(maxsize=2)
-def _load_data(dataset: str, normalize: bool, data_root: str | None, device: str, train_subset, test_subset, seed):
+def _load_data(dataset: str, normalize: bool, data_root: str | None, device: str, train_subset, test_subset):
+    """The run's data on its device; a subset is the same for every seed and regularizer (subset seed 0)."""
     d = data_mod.load(dataset, data_root=data_root, normalize=normalize)
     if train_subset or test_subset:
-        d = d.subset(train_subset, test_subset, seed=seed)
+        d = d.subset(train_subset, test_subset, seed=0)
     return d.to(device)
 
 
@@ -208,6 +210,8 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
         progress: bool = True) -> dict:
     """Train ``config`` (resuming a checkpoint if one is there) or return its stored result."""
     validate(config)
+    _check(isinstance(profile, str) and re.fullmatch(r"[A-Za-z0-9_-]+", profile) is not None, "profile", profile,
+           "a profile name (letters, digits, - or _)")
     dev = resolve_device(device)
     check_data_root(data_root)
     path = result_path(config, profile, results_dir)
@@ -226,7 +230,7 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
 def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
-                      config.train_subset, config.test_subset, config.seed)
+                      config.train_subset, config.test_subset)
     torch.manual_seed(config.seed)
     model = models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                          image_size=spec.image_size, width=getattr(config, "width", None)).to(device)
