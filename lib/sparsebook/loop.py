@@ -142,7 +142,8 @@ class Session:
             nz = w[w != 0]
             m = float(w.abs().max()) or 1.0
             counts, edges = np.histogram(w.numpy(), bins=61, range=(-m, m))
-            log_counts, _ = np.histogram(np.log10(nz.abs().numpy()), bins=LOG10_BINS)
+            logs = nz.abs().log10()  # with denormals flushed, a denormal weight reads as 0: keep finite logs only
+            log_counts, _ = np.histogram(logs[torch.isfinite(logs)].numpy(), bins=LOG10_BINS)
             layers[name] = {"counts": counts.tolist(), "edges": edges.tolist(), "log10_counts": log_counts.tolist(),
                             "numel": w.numel(), "nonzero": int(nz.numel())}
         snap = {"tag": tag, "epoch": len(self.history) - 1, "layers": layers, "log10_edges": LOG10_BINS.tolist(),

@@ -247,16 +247,21 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
                       progress=progress, desc=f"{config.kind} {config.model} {config.regularizer}",
                       amp=config.amp, channels_last=config.channels_last)
     trainer = train_art if config.kind == "art" else train_deephoyer
+    # Sparsity regularizers drive many weights towards (not to) zero; float32 denormals then make a CPU epoch
+    # several times slower (a Group-HS epoch grew from 3 s to 19 s). Flushing them to zero costs no accuracy.
+    flush = device.type == "cpu" and torch.set_flush_denormal(True)
     try:
         outcome = trainer(config, session, ckpt)
     except NonFiniteLoss as err:
         outcome = {"status": "failed_nonfinite", "error": str(err), "final": {}}
     finally:
         session.close()
+        if flush:
+            torch.set_flush_denormal(False)
     result = {
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
         "config": settings(config), "dataset_label": spec.label, "data_root": data.root,
-        "env": {**environment(device), "wall_time_s": elapsed0 + time.time() - t0,
+        "env": {**environment(device), "flush_denormal": bool(flush), "wall_time_s": elapsed0 + time.time() - t0,
                 "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": ckpt is not None},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,
