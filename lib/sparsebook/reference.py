@@ -35,8 +35,9 @@ def reported() -> pd.DataFrame:
 
 
 def lookup(source: str, *, model: str, dataset: str, method: str, metric: str = "test_acc",
-           pruning: str | None = None, sparsity: float | None = None, table: str | None = None) -> float | None:
-    """One published number, or None when the source has none for these settings."""
+           pruning: str | None = None, sparsity: float | None = None, table: str | None = None,
+           field: str = "value") -> float | str | None:
+    """One published number (or, with ``field="note"``, its note), or None when the source has none."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; valid: {', '.join(SOURCES)}")
     df = reported()
@@ -51,4 +52,6 @@ def lookup(source: str, *, model: str, dataset: str, method: str, metric: str = 
     hits = df[sel]
     if len(hits) > 1:
         raise ValueError(f"{len(hits)} reported numbers match; narrow the lookup: {hits.to_dict('records')}")
-    return None if hits.empty else float(hits.value.iloc[0])
+    if hits.empty:
+        return None
+    return float(hits.value.iloc[0]) if field == "value" else hits[field].iloc[0]

@@ -15,7 +15,7 @@ import seaborn as sns
 
 from .experiments import REGULARIZER_LABELS
 from .reference import lookup
-from .report import STATUS_LABELS, _fmt, _group, mean_std
+from .report import STATUS_LABELS, _finished, _fmt, _group, mean_std
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "art_epochs_table", "overlap_table",
@@ -25,8 +25,8 @@ __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figu
 REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
 
 
-def _done(results):
-    return [r for r in results if r["status"] == "finished"]
+def _finished_runs(results):
+    return _finished(results)[0]
 
 
 def _status(results) -> str:
@@ -40,7 +40,7 @@ def art_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
     dataset = REFERENCE_DATASET.get(dataset, dataset)
     records = []
     for row, results in _group(pairs).items():
-        done = _done(results)
+        done = _finished_runs(results)
         ref = dict(model=model, dataset=dataset, method=row.regularizer, sparsity=row.sparsity)
         smac, smac_std = lookup("hypersparse-readme-smac", **ref), _smac_std(ref)
         f = [r["final"] for r in done]
@@ -63,11 +63,8 @@ def art_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
 
 
 def _smac_std(ref) -> str:
-    from .reference import reported
-    df = reported()
-    hit = df[(df.source == "hypersparse-readme-smac") & (df.model == ref["model"]) & (df.dataset == ref["dataset"])
-             & (df.method == ref["method"]) & ((df.sparsity - ref["sparsity"]).abs() < 1e-9)]
-    return hit.note.iloc[0].removeprefix("std ").strip() if len(hit) else ""
+    note = lookup("hypersparse-readme-smac", field="note", **ref)
+    return note.removeprefix("std ").strip() if note else ""
 
 
 def reproduction_table(model: str, dataset: str) -> pd.DataFrame:
@@ -87,7 +84,7 @@ def keep_ratio_table(pairs) -> pd.DataFrame:
     """Per-layer kept fraction (%) of each finished run (first seed), one column per regularizer and sparsity."""
     cols = {}
     for row, results in _group(pairs).items():
-        done = _done(results)
+        done = _finished_runs(results)
         if done:
             cols[(REGULARIZER_LABELS[row.regularizer], f"{100 * row.sparsity:g} %")] = {
                 layer["layer"]: 100 * layer["nonzero_weights"] / layer["weights"] for layer in done[0]["layers"]}
@@ -108,7 +105,7 @@ def first_finished(pairs, regularizer: str, sparsity: float | None = None):
     """(row, result) of the first run of ``regularizer`` (at ``sparsity``) that stored snapshots, else (None, None)."""
     for row, results in _group(pairs).items():
         if row.regularizer == regularizer and (sparsity is None or row.sparsity == sparsity):
-            done = _done(results) or [r for r in results if r.get("snapshots")]
+            done = _finished_runs(results) or [r for r in results if r.get("snapshots")]
             if done:
                 return row, done[0]
     return None, None
@@ -183,7 +180,7 @@ def overlap_table(pairs) -> pd.DataFrame:
     """How many finally kept weights were among the largest at the start of ART."""
     records = []
     for row, results in _group(pairs).items():
-        done = _done(results)
+        done = _finished_runs(results)
         records.append({"regularizer": REGULARIZER_LABELS[row.regularizer], "sparsity %": f"{100 * row.sparsity:g}",
                         "kept weights already top-k at ART start (%)":
                             mean_std([100 * r["final"]["kept_overlap_with_art_start"] for r in done]),
@@ -196,7 +193,7 @@ def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final"):
     fig, ax = plt.subplots(figsize=(6, 3.4))
     by_reg: dict = {}
     for row, results in _group(pairs).items():
-        vals = [r["final"][metric] for r in _done(results)]
+        vals = [r["final"][metric] for r in _finished_runs(results)]
         if vals:
             by_reg.setdefault(row.regularizer, []).append(
                 (row.sparsity, statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0))
@@ -218,7 +215,7 @@ def art_epochs_table(pairs) -> pd.DataFrame:
     """ART epochs until the stop rule fired (the optimization-time claim), mean ± std over seeds."""
     cols: dict = {}
     for row, results in _group(pairs).items():
-        done = _done(results)
+        done = _finished_runs(results)
         cols.setdefault(REGULARIZER_LABELS[row.regularizer], {})[f"{100 * row.sparsity:g} %"] = (
             mean_std([r["final"]["art_epochs"] for r in done], 1) if done else _status(results) or "–")
     return pd.DataFrame(cols).rename_axis("sparsity")
@@ -227,7 +224,7 @@ def art_epochs_table(pairs) -> pd.DataFrame:
 def evidence_summary(pairs, profile: str) -> str:
     """What the stored runs of an ART table support, as a Markdown paragraph computed from them."""
     groups = _group(pairs)
-    finished = {row: _done(rs) for row, rs in groups.items()}
+    finished = {row: _finished_runs(rs) for row, rs in groups.items()}
     n_done = sum(len(v) for v in finished.values())
     if n_done == 0:
         return (f"**No run of this table is stored at the `{profile}` profile**, so this book makes no claim "
