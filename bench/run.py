@@ -22,28 +22,79 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sparsebook import data, models, regularizers
+from sparsebook import accounting, data, models, regularizers
 from sparsebook.loop import Session, evaluate, evaluate_masked
 from sparsebook.pruning import prune_global_magnitude
 from sparsebook.store import atomic_write_json, environment
 
-SIZES = {  # batches per timed repeat, repeats, images for the data pipeline, CIFAR-10 source
-    "smoke": dict(batches=2, repeats=2, images=256, models=("lenet_300_100", "lenet5"), big=("resnet32",),
-                  width=8, reg_width=8, dataset="synthetic_cifar10"),
-    "full": dict(batches=10, repeats=5, images=50_000, models=("lenet_300_100", "lenet5", "resnet32", "vgg19"),
-                 big=("resnet32", "vgg19"), width=16, reg_width=None, dataset="cifar10_jpeg"),
+SIZES = {  # batches per timed repeat (per model), repeats, images for the data pipeline, CIFAR-10 source
+    "smoke": dict(batches={"lenet_300_100": 2, "lenet5": 2}, repeats=2, images=256,
+                  models=("lenet_300_100", "lenet5"), big=("resnet32",), width=8, reg_width=8,
+                  dataset="synthetic_cifar10", compile=()),
+    "full": dict(batches={"lenet_300_100": 200, "lenet5": 40, "resnet32": 8, "vgg19": 3}, repeats=5, images=50_000,
+                 models=("lenet_300_100", "lenet5", "resnet32", "vgg19"), big=("resnet32", "vgg19"), width=16,
+                 reg_width=None, dataset="cifar10_jpeg", compile=("lenet5", "resnet32")),
 }
 
 
-def timeit(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def paired(ours, baseline, repeats: int) -> tuple[float, float]:
+    """Medians of ``ours`` and ``baseline`` timed alternately (ABAB...), after one warm-up of each, so
+    that drifts of the machine (clock, caches, a neighbour's load) hit both alike."""
+    ours(), baseline()
+    t = {0: [], 1: []}
+    for _ in range(repeats):
+        for k, fn in ((0, ours), (1, baseline)):
+            t[k] += _times(fn, 1)
+    return statistics.median(t[0]), statistics.median(t[1])
+
+
+def _times(fn, repeats: int) -> list[float]:
+    out = []
     for _ in range(repeats):
         gc.collect()
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def peak_gflops() -> dict:
+    """The machine's nominal fp32 peak: cores x clock (/proc/cpuinfo) x FLOPs per cycle (two FMA ports:
+    32 with AVX2, 64 with AVX-512). Nominal: turbo and AVX-512 down-clocking are not accounted for."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        mhz = float(next(line.split(":")[1] for line in info.splitlines() if line.startswith("cpu MHz")))
+        flags = set(next(line.split(":")[1] for line in info.splitlines() if line.startswith("flags")).split())
+    except (OSError, StopIteration, ValueError):
+        return {}
+    cores = torch.get_num_threads()
+    out = {"cores": cores, "mhz": mhz}
+    if "avx2" in flags and "fma" in flags:
+        out["avx2_gflops"] = cores * mhz * 1e-3 * 32
+    if "avx512f" in flags:
+        out["avx512_gflops"] = cores * mhz * 1e-3 * 64
+    return out
+
+
+def _cpu_times() -> list[int] | None:
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_pct(before, after) -> float | None:
+    """Share of CPU time the hypervisor gave to other machines between two /proc/stat readings: on a
+    shared VM it slows everything measured here alike (the ratios hold better than the absolute times)."""
+    if not before or not after or len(before) < 8:
+        return None
+    d = [a - b for a, b in zip(after, before)]
+    return 100.0 * d[7] / max(sum(d[:8]), 1)
+
+
+def train_flops_per_image(model, input_shape) -> float:
+    """FLOPs of one training step per image: forward 2 x MACs, backward 4 x MACs (counted per layer)."""
+    return 6.0 * accounting.totals(accounting.layer_stats(model, input_shape))["macs_dense"]
 
 
 def _inputs(name, n, width=None):
@@ -55,30 +106,56 @@ def _inputs(name, n, width=None):
 
 
 def bench_train_step(cfg) -> list[dict]:
-    """Our Session.train_epoch against a minimal hand-written loop, same model, batch, optimizer, data."""
-    out = []
+    """Our Session.train_epoch against a minimal hand-written loop, same model, batch, optimizer, data;
+    then what this CPU allows: channels_last and torch.compile (with its compile time), and the achieved
+    GFLOP/s against the nominal peak."""
+    out, peak = [], peak_gflops()
     for name in cfg["models"]:
         batch = 100 if name.startswith("lenet") else 64
-        model, x, y = _inputs(name, batch * cfg["batches"], cfg["width"] if name.startswith("resnet") else None)
+        n = batch * cfg["batches"][name]
+        model, x, y = _inputs(name, n, cfg["width"] if name.startswith("resnet") else None)
+        flops = train_flops_per_image(model, tuple(x.shape[1:])) * n
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        d = data.InMemoryData(data.DATASETS["synthetic_cifar10"], x, y, x[:batch], y[:batch], None)
-        session = Session(model, d, seed=0, batch_size=batch, test_batch_size=batch, device="cpu",
-                          augment=None, checkpoint=lambda s: None, progress=False)
 
-        def plain():
-            model.train()
+        def session(m, **kw):
+            d = data.InMemoryData(data.DATASETS["synthetic_cifar10"], x, y, x[:batch], y[:batch], None)
+            return Session(m, d, seed=0, batch_size=batch, test_batch_size=batch, device="cpu", augment=None,
+                           checkpoint=lambda s: None, progress=False, **kw)
+
+        def plain(m=model, o=opt):
+            m.train()
             perm = torch.randperm(len(y))
             for i in range(0, len(y), batch):
                 idx = perm[i:i + batch]
-                loss = F.cross_entropy(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
+                loss = F.cross_entropy(m(x[idx]), y[idx])
+                o.zero_grad(set_to_none=True)
                 loss.backward()
-                opt.step()
-        ours = timeit(lambda: session.train_epoch(opt), cfg["repeats"])
-        base = timeit(plain, cfg["repeats"])
-        out.append({"benchmark": "train step", "case": name, "ours_s": ours, "baseline_s": base,
-                    "baseline": "minimal hand-written loop", "ratio": base / ours,
-                    "images_per_s": len(y) / ours})
+                o.step()
+
+        def row(case, ours, base, baseline="minimal hand-written loop", **extra):
+            gf = flops / ours / 1e9
+            return {"benchmark": "train step", "case": case, "ours_s": ours, "baseline_s": base,
+                    "baseline": baseline, "ratio": base / ours, "images_per_s": n / ours, "gflops": gf,
+                    **({"peak_pct_avx2": 100 * gf / peak["avx2_gflops"]} if "avx2_gflops" in peak else {}), **extra}
+        s = session(model)
+        ours, base = paired(lambda: s.train_epoch(opt), plain, cfg["repeats"])
+        out.append(row(name, ours, base))
+        if not name.startswith("lenet"):  # convolutions: NHWC kernels
+            cl = session(copy.deepcopy(model), channels_last=True)
+            cl_opt = torch.optim.SGD(cl.model.parameters(), lr=0.01, momentum=0.9)
+            ours, base = paired(lambda: cl.train_epoch(cl_opt), plain, cfg["repeats"])
+            out.append(row(f"{name}, channels_last", ours, base))
+        if name in cfg["compile"]:  # pays off only if the compile time is won back over a run
+            compiled = copy.deepcopy(model)
+            c_opt = torch.optim.SGD(compiled.parameters(), lr=0.01, momentum=0.9)
+            fast = torch.compile(compiled)
+            t0 = time.perf_counter()
+            plain(fast, c_opt)  # the first call compiles
+            compile_s = time.perf_counter() - t0
+            ours, base = paired(lambda: plain(fast, c_opt), plain, cfg["repeats"])
+            saved = base / len(y) - ours / len(y)
+            out.append(row(f"{name}, torch.compile", ours, base, compile_s=compile_s,
+                           break_even_images=compile_s / saved if saved > 0 else None))
     return out
 
 
@@ -96,10 +173,9 @@ def bench_regularizers(cfg) -> list[dict]:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        base = timeit(lambda: step(None), cfg["repeats"])
         for reg_name in ("hypersparse", "l1", "l2"):
             reg = regularizers.build(reg_name, **({"sparsity": 0.98} if reg_name == "hypersparse" else {}))
-            t = timeit(lambda: step(reg), cfg["repeats"])
+            t, base = paired(lambda: step(reg), lambda: step(None), cfg["repeats"])
             out.append({"benchmark": "regularizer cost", "case": f"{name} + {reg_name}", "ours_s": t,
                         "baseline_s": base, "baseline": "unregularized step", "ratio": base / t,
                         "overhead_pct": 100 * (t / base - 1)})
@@ -109,8 +185,8 @@ def bench_regularizers(cfg) -> list[dict]:
         def original_threshold():  # the original: sort every weight on every mini-batch
             w = torch.cat([p.detach().flatten() for p in weights]).abs()
             return torch.sort(w).values[int(0.98 * w.numel())]
-        ours = timeit(lambda: hs.scale(torch.cat([p.detach().flatten() for p in weights]).abs()), cfg["repeats"])
-        base = timeit(original_threshold, cfg["repeats"])
+        ours, base = paired(lambda: hs.scale(torch.cat([p.detach().flatten() for p in weights]).abs()),
+                            original_threshold, cfg["repeats"])
         out.append({"benchmark": "hypersparse threshold", "case": f"{name} ({sum(p.numel() for p in weights):,} "
                     "weights)", "ours_s": ours, "baseline_s": base, "baseline": "full sort per batch (original)",
                     "ratio": base / ours})
@@ -146,29 +222,43 @@ def bench_data(cfg) -> list[dict]:
     def baseline():
         for _ in loader:
             pass
-    reps = max(1, cfg["repeats"] // 2)
-    t_ours, t_base = timeit(ours, reps), timeit(baseline, reps)
+    t_ours, t_base = paired(ours, baseline, max(1, cfg["repeats"] // 2))
     return [{"benchmark": "data pipeline", "case": f"{n} images, crop+flip+normalize", "ours_s": t_ours,
              "baseline_s": t_base, "baseline": "DataLoader, PIL transforms, 2 workers", "ratio": t_base / t_ours,
              "images_per_s": n / t_ours}]
 
 
 def bench_pruned_eval(cfg) -> list[dict]:
-    """ART's per-epoch pruned evaluation: weights swapped in place vs deep copy + prune + evaluate."""
+    """ART's per-epoch pruned evaluation on the training data. Ours: weights masked in place, evaluated
+    under inference_mode in batches of 1000, restored. Baselines: what the original does (a deep copy,
+    pruned, evaluated under no_grad at the training batch size, 64) and, to show where the time goes, a
+    deep copy evaluated our way."""
     out = []
     for name in cfg["models"][:2] + cfg["big"][:1]:
-        model, x, y = _inputs(name, 50 * cfg["batches"] * 10, cfg["width"] if name.startswith("resnet") else None)
+        model, x, y = _inputs(name, 50 * cfg["batches"][cfg["models"][0]] * 10,
+                              cfg["width"] if name.startswith("resnet") else None)
         weights = models.conv_linear_weights(model)
 
-        def naive():
+        def copy_and_prune():
             pruned = copy.deepcopy(model)
             prune_global_magnitude(models.conv_linear_weights(pruned), 0.98).apply(pruned)
-            evaluate(pruned, x, y, 500)
-        ours = timeit(lambda: evaluate_masked(model, prune_global_magnitude(weights, 0.98), x, y, 500),
-                      cfg["repeats"])
-        base = timeit(naive, cfg["repeats"])
-        out.append({"benchmark": "pruned evaluation", "case": name, "ours_s": ours, "baseline_s": base,
-                    "baseline": "deep copy + prune + evaluate", "ratio": base / ours})
+            return pruned
+
+        @torch.no_grad()
+        def original():
+            pruned = copy_and_prune().eval()
+            correct = 0
+            for i in range(0, len(y), 64):
+                correct += int((pruned(x[i:i + 64]).argmax(1) == y[i:i + 64]).sum())
+            return correct
+
+        def ours():
+            return evaluate_masked(model, prune_global_magnitude(weights, 0.98), x, y, 1000)
+        for baseline, fn in (("deep copy + prune + no_grad eval, batch 64 (original)", original),
+                             ("deep copy + prune + our evaluate", lambda: evaluate(copy_and_prune(), x, y, 1000))):
+            t_ours, t_base = paired(ours, fn, cfg["repeats"])
+            out.append({"benchmark": "pruned evaluation", "case": f"{name}, {len(y)} images", "ours_s": t_ours,
+                        "baseline_s": t_base, "baseline": baseline, "ratio": t_base / t_ours})
     return out
 
 
@@ -195,8 +285,7 @@ def bench_sparse_inference(cfg) -> list[dict]:
                     for w in ws:
                         z = torch.relu((w @ z.T).T if w.layout != torch.strided else z @ w.T)
                     return z
-                t_csr = timeit(lambda: run(csr_w), cfg["repeats"] * 5)
-                t_dense = timeit(lambda: run(dense_w), cfg["repeats"] * 5)
+                t_csr, t_dense = paired(lambda: run(csr_w), lambda: run(dense_w), cfg["repeats"] * 5)
                 mem = {k: sum(_bytes(w) for w in ws) for k, ws in (("dense", dense_w), ("csr", csr_w))}
                 out.append({"benchmark": "sparse inference", "case": f"{name} fc layers, {100 * sparsity:g} %, "
                             f"batch {batch}", "ours_s": t_csr, "baseline_s": t_dense, "baseline": "dense matmul",
@@ -230,9 +319,10 @@ def bench_denormals(cfg) -> list[dict]:
         loss.backward()
         opt.step()
     times = {}
-    for flush in (False, True):
+    for flush in (False, True):  # in blocks, not alternating: the flag is per-thread state of the CPU
         torch.set_flush_denormal(flush)
-        times[flush] = timeit(step, cfg["repeats"] * 3)
+        step()
+        times[flush] = statistics.median(_times(step, cfg["repeats"] * 3))
     torch.set_flush_denormal(False)
     return [{"benchmark": "denormal flush", "case": "lenet_300_100 + group_hoyer_square, 90 % denormal weights",
              "ours_s": times[True], "baseline_s": times[False], "baseline": "denormals kept (before)",
@@ -251,11 +341,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="results/bench/cpu.json")
     args = p.parse_args(argv)
     cfg = SIZES[args.size]
-    rows, t0 = [], time.time()
+    rows, t0, stat0 = [], time.time(), _cpu_times()
     for key in args.only or BENCHMARKS:
         print(f"bench {key} ...", flush=True)
         rows += BENCHMARKS[key](cfg)
-    result = {"size": args.size, "env": {**environment("cpu"), "wall_time_s": time.time() - t0}, "rows": rows}
+    result = {"size": args.size, "env": {**environment("cpu"), "wall_time_s": time.time() - t0,
+                                         "cpu_steal_pct": steal_pct(stat0, _cpu_times())},
+              "peak": peak_gflops(), "rows": rows}
     atomic_write_json(Path(args.out), result)
     for r in rows:
         print(f"{r['benchmark']:>22} | {r['case']:<45} | ours {r['ours_s'] * 1e3:9.2f} ms | "

@@ -26,6 +26,10 @@ from .pruning import Mask
 __all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked"]
 
 LOG10_BINS = np.linspace(-8, 1, 91)
+#: on the CPU, evaluation runs in chunks of at most this many images whatever the batch size: larger chunks
+#: spill the caches (measured: ResNet evaluation 1.6x slower at 1000 than at 128-256). Results do not
+#: depend on it (eval mode); the loss sum may differ in its last float digits.
+CPU_EVAL_CHUNK = 256
 
 
 def _round(t: torch.Tensor) -> list[float]:
@@ -41,6 +45,8 @@ class NonFiniteLoss(RuntimeError):
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
              channels_last: bool = False) -> dict:
     """Loss and accuracy (%) in eval mode, no gradients."""
+    if x.device.type == "cpu":
+        batch_size = min(batch_size, CPU_EVAL_CHUNK)
     was_training = model.training
     model.eval()
     loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device, dtype=torch.long)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from .runs import ARTConfig, DeepHoyerConfig
 
-__all__ = ["PROFILES", "Profile", "make_config", "departures", "seeds_for"]
+__all__ = ["PROFILES", "Profile", "make_config", "departures", "seeds_for", "model_for"]
 
 KINDS = {"art": ARTConfig, "deephoyer": DeepHoyerConfig}
 
@@ -29,6 +29,7 @@ class Profile:
     seeds: tuple[int, ...]
     overrides: dict = field(default_factory=dict)    # kind -> {setting: value}
     per_model: dict = field(default_factory=dict)    # (kind, model) -> {setting: value}; "seeds" allowed
+    stand_ins: dict = field(default_factory=dict)    # (kind, paper's model) -> the model this profile trains
 
 
 PROFILES: dict[str, Profile] = {
@@ -40,6 +41,7 @@ PROFILES: dict[str, Profile] = {
             "art": dict(warmup_epochs=1, art_max_epochs=4, finetune_epochs=2, lambda_init=1e-3, eta=3.0,
                         train_subset=512, test_subset=256),
         },
+        stand_ins={("art", "resnet32"): "resnet20", ("art", "lenet5"): "lenet_300_100"},
         per_model={("art", "resnet32"): dict(width=8), ("art", "resnet20"): dict(width=8),
                    ("art", "vgg19"): dict(train_subset=64, test_subset=64, finetune_epochs=1)},
     ),
@@ -52,12 +54,21 @@ PROFILES: dict[str, Profile] = {
         per_model={
             ("deephoyer", "lenet5"): dict(train_epochs=3, threshold_finetune_epochs=1, std_finetune_epochs=1,
                                           seeds=(0,)),
+            # ResNet-20 (the family's shallower member) at the classic width on a 5k-image subset: an ART
+            # epoch takes ~17 s here, so 9 runs fit in ~75 min; the stop rule still decides (eta 1.3)
+            ("art", "resnet20"): dict(width=16, train_subset=5000, test_subset=2000, warmup_epochs=5,
+                                      finetune_epochs=5, art_max_epochs=25, eta=1.3, seeds=(0,)),
             ("art", "resnet32"): dict(width=16, train_subset=5000, test_subset=2000, warmup_epochs=5,
                                       finetune_epochs=5, seeds=(0,)),
             ("art", "vgg19"): dict(seeds=(0,)),
+            # the small-scale chapter: full Fashion-MNIST, three seeds; LeNet-300-100 stands in for LeNet-5,
+            # whose ~30 s epochs would need ~3 h for the 36 runs
+            ("art", "lenet_300_100"): dict(warmup_epochs=3, finetune_epochs=4, art_max_epochs=30, eta=1.3,
+                                           train_subset=None),
             ("art", "lenet5"): dict(warmup_epochs=2, finetune_epochs=2, art_max_epochs=30, eta=1.3,
                                     train_subset=None),
         },
+        stand_ins={("art", "resnet32"): "resnet20", ("art", "lenet5"): "lenet_300_100"},
     ),
     "paper": Profile("paper", "the original protocol, for a GPU", (0, 1, 2)),
 }
@@ -84,6 +95,11 @@ def seeds_for(kind: str, profile: str, model: str) -> tuple[int, ...]:
     return tuple(p.per_model.get((kind, model), {}).get("seeds", p.seeds))
 
 
+def model_for(kind: str, profile: str, model: str) -> str:
+    """The model ``profile`` trains where the paper trains ``model`` (a smaller stand-in, or ``model``)."""
+    return _profile(profile).stand_ins.get((kind, model), model)
+
+
 def make_config(kind: str, profile: str, **settings):
     """Paper defaults, then the profile's overrides for this model, then ``settings`` (None values ignored)."""
     settings = {k: v for k, v in settings.items() if v is not None}
@@ -97,13 +113,15 @@ def make_config(kind: str, profile: str, **settings):
     return replace(cls(), **{**over, **settings})
 
 
-def departures(kind: str, profile: str, model: str) -> list[dict]:
-    """Rows (setting, paper, this profile) where ``profile`` departs from ``paper`` for ``model``."""
-    paper = make_config(kind, "paper", model=model)
+def departures(kind: str, profile: str, model: str, paper_model: str | None = None) -> list[dict]:
+    """Rows (setting, paper, this profile) where ``profile`` departs from ``paper``: the profile trains
+    ``model`` where the paper trains ``paper_model`` (default: the same model)."""
+    paper_model = paper_model or model
+    paper = make_config(kind, "paper", model=paper_model)
     ours = make_config(kind, profile, model=model)
     rows = [{"setting": f.name, "paper": getattr(paper, f.name), profile: getattr(ours, f.name)}
             for f in fields(paper) if getattr(paper, f.name) != getattr(ours, f.name)]
-    ps, os_ = seeds_for(kind, "paper", model), seeds_for(kind, profile, model)
+    ps, os_ = seeds_for(kind, "paper", paper_model), seeds_for(kind, profile, model)
     if ps != os_:
         rows.append({"setting": "seeds", "paper": len(ps), profile: len(os_)})
     return rows

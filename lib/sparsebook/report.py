@@ -140,9 +140,9 @@ def fashion_table(pairs_by_model: dict, profile: str) -> pd.DataFrame:
     return df.set_index([("", "model"), ("", "regularizer")]).rename_axis(["model", "regularizer"])
 
 
-def departures_table(kind: str, profile: str, model: str) -> pd.DataFrame:
-    """How ``profile`` departs from the paper's protocol for ``model``."""
-    rows = departures(kind, profile, model)
+def departures_table(kind: str, profile: str, model: str, paper_model: str | None = None) -> pd.DataFrame:
+    """How ``profile`` (training ``model``) departs from the paper's protocol (training ``paper_model``)."""
+    rows = departures(kind, profile, model, paper_model)
     if not rows:
         return pd.DataFrame({"setting": ["(none)"], "paper": ["the original protocol"], profile: ["same"]})
     return pd.DataFrame([{k: str(v) for k, v in r.items()} for r in rows]).set_index("setting")

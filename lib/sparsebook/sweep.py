@@ -15,15 +15,21 @@ import time
 
 from . import data, runs
 from .experiments import art_runs, deephoyer_runs
+from .profiles import model_for
 
 # the DeepHoyer chapters' tables, in the order the book shows them
 DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
                   ("lenet_300_100", "fashion_mnist"), ("lenet5", "fashion_mnist")]
 
 
-# the HyperSparse chapters' runs that this machine has data for: (model, dataset per profile, sparsities)
-HYPERSPARSE_PLAN = [("resnet32", {"paper": "cifar10"}, None), ("vgg19", {"paper": "cifar100"}, None),
-                    ("lenet5", {}, (0.9, 0.98, 0.995, 0.998))]
+# the HyperSparse chapters' runs, by the paper's model: (model, dataset per profile, sparsities); a profile
+# may train a smaller stand-in (profiles.model_for), and the cheapest, most seeded table comes first
+HYPERSPARSE_PLAN = [("lenet5", {}, (0.9, 0.98, 0.995, 0.998)), ("resnet32", {"paper": "cifar10"}, None),
+                    ("vgg19", {"paper": "cifar100"}, None)]
+HYPERSPARSE_DATASETS = {"resnet32": "cifar10_jpeg", "vgg19": "cifar100", "lenet5": "fashion_mnist"}
+# breadth first: one seed of every setting before the next seed, the middle sparsity first, so an interrupted
+# sweep leaves every table partly filled rather than some empty
+SPARSITY_ORDER = (0.98, 0.9, 0.995, 0.998)
 PARTS = ("deephoyer", "hypersparse")
 
 
@@ -31,9 +37,14 @@ def plan(part: str, profile: str) -> list:
     if part == "deephoyer":
         return [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
     if part == "hypersparse":
-        defaults = {"resnet32": "cifar10_jpeg", "vgg19": "cifar100", "lenet5": "fashion_mnist"}
-        return [cfg for model, datasets, sparsities in HYPERSPARSE_PLAN
-                for _, cfg in art_runs(model, datasets.get(profile, defaults[model]), profile, sparsities=sparsities)]
+        out = []
+        for model, datasets, sparsities in HYPERSPARSE_PLAN:
+            cfgs = [cfg for _, cfg in art_runs(model_for("art", profile, model),
+                                               datasets.get(profile, HYPERSPARSE_DATASETS[model]), profile,
+                                               sparsities=sparsities)]
+            out += sorted(cfgs, key=lambda c: (c.seed, SPARSITY_ORDER.index(c.sparsity)
+                                               if c.sparsity in SPARSITY_ORDER else len(SPARSITY_ORDER)))
+        return out
     raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
 
 
@@ -61,7 +72,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     for i, cfg in enumerate(configs, 1):
         stored = runs.result_path(cfg, args.profile, args.results).exists()
-        print(f"[{i}/{len(configs)}] {cfg.kind} {cfg.model} {cfg.dataset} {cfg.regularizer} seed={cfg.seed} "
+        print(f"[{i}/{len(configs)}] {cfg.kind} {cfg.model} {cfg.dataset} {cfg.regularizer} "
+              f"{'' if cfg.kind != 'art' else f'sparsity={cfg.sparsity} '}seed={cfg.seed} "
               f"id={runs.run_id(cfg)} {'stored' if stored else 'to run'}", flush=True)
         if args.dry_run:
             continue
