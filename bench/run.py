@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sparsebook import accounting, data, models, regularizers
+from sparsebook import accounting, data, loop, models, regularizers
 from sparsebook.loop import Session, evaluate, evaluate_masked
-from sparsebook.pruning import prune_global_magnitude
+from sparsebook.pruning import kth_smallest, prune_global_magnitude
 from sparsebook.store import atomic_write_json, environment
 
 SIZES = {  # batches per timed repeat (per model), repeats, images for the data pipeline, CIFAR-10 source
@@ -300,6 +300,50 @@ def _bytes(w: torch.Tensor) -> int:
     return w.numel() * w.element_size()
 
 
+def bench_before_after(cfg) -> list[dict]:
+    """Each optimization made for speed against the code it replaced, in the same process."""
+    out = []
+    name = cfg["big"][0]
+    model, x, y = _inputs(name, 64, cfg["reg_width"])
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    ours_hs = regularizers.build("hypersparse", sparsity=0.98)
+
+    def autograd_hs(m):  # before: autograd through the concatenated |w|
+        w = torch.cat([t.reshape(-1) for t in models.conv_linear_weights(m).values()]).abs()
+        s = regularizers.HYPERSPARSE_INFLECTION / regularizers.hypersparse_threshold(w.detach(), 0.98)
+        a, t = w.sum(), torch.tanh(s * w).sum()
+        return a * t / t.detach() - a
+
+    def step(reg):
+        loss = F.cross_entropy(model(x), y) + 1e-6 * reg(model)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    ours, base = paired(lambda: step(ours_hs), lambda: step(autograd_hs), cfg["repeats"])
+    out.append({"benchmark": "before/after", "case": f"HyperSparse step, {name}: closed-form gradient",
+                "ours_s": ours, "baseline_s": base, "baseline": "autograd through the concatenation (before)",
+                "ratio": base / ours})
+    flat = torch.cat([p.detach().reshape(-1) for p in models.conv_linear_weights(model).values()]).abs()
+    k = int(0.98 * flat.numel())
+    ours, base = paired(lambda: kth_smallest(flat, k), lambda: flat.kthvalue(k + 1), cfg["repeats"] * 4)
+    out.append({"benchmark": "before/after", "case": f"HyperSparse threshold, {name} ({flat.numel():,} weights): "
+                "NumPy introselect", "ours_s": ours, "baseline_s": base, "baseline": "torch.kthvalue (before)",
+                "ratio": base / ours})
+    ev_model, ev_x, ev_y = _inputs(name, 2000, cfg["width"])
+    chunk = loop.CPU_EVAL_CHUNK
+
+    def evaluate_in(batch):
+        loop.CPU_EVAL_CHUNK = batch
+        try:
+            evaluate(ev_model, ev_x, ev_y, 1000)
+        finally:
+            loop.CPU_EVAL_CHUNK = chunk
+    ours, base = paired(lambda: evaluate_in(chunk), lambda: evaluate_in(1000), cfg["repeats"])
+    out.append({"benchmark": "before/after", "case": f"evaluation, {name}, {len(ev_y)} images: chunks of {chunk}",
+                "ours_s": ours, "baseline_s": base, "baseline": "chunks of 1000 (before)", "ratio": base / ours})
+    return out + bench_denormals(cfg)
+
+
 def bench_denormals(cfg) -> list[dict]:
     """A Group-HS training step on LeNet-300-100 whose small weights are float32 denormals (what long
     regularized training produces), with denormals flushed to zero (ours, set by runs) vs not."""
@@ -324,14 +368,14 @@ def bench_denormals(cfg) -> list[dict]:
         step()
         times[flush] = statistics.median(_times(step, cfg["repeats"] * 3))
     torch.set_flush_denormal(False)
-    return [{"benchmark": "denormal flush", "case": "lenet_300_100 + group_hoyer_square, 90 % denormal weights",
+    return [{"benchmark": "before/after", "case": "Group-HS step, lenet_300_100, 90 % denormal weights: flushed",
              "ours_s": times[True], "baseline_s": times[False], "baseline": "denormals kept (before)",
              "ratio": times[False] / times[True]}]
 
 
 BENCHMARKS = {"train_step": bench_train_step, "regularizers": bench_regularizers, "data": bench_data,
               "pruned_eval": bench_pruned_eval, "sparse_inference": bench_sparse_inference,
-              "denormals": bench_denormals}
+              "before_after": bench_before_after}
 
 
 def main(argv=None) -> int:

@@ -15,6 +15,6 @@ def test_bench_smoke_writes_every_benchmark(tmp_path):
     result = json.loads(out.read_text())
     kinds = {r["benchmark"] for r in result["rows"]}
     assert kinds == {"train step", "regularizer cost", "hypersparse threshold", "data pipeline",
-                     "pruned evaluation", "sparse inference", "denormal flush"}
+                     "pruned evaluation", "sparse inference", "before/after"}
     assert all(r["ours_s"] > 0 and r["baseline_s"] > 0 for r in result["rows"])
     assert "torch" in result["env"]

@@ -72,3 +72,28 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     assert sweep.main(["hypersparse", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
     with pytest.raises(SystemExit):
         sweep.main(["everything"])
+
+
+def test_cpu_profile_trains_stand_ins_and_says_so():
+    from sparsebook import profiles
+    assert profiles.model_for("art", "cpu", "resnet32") == "resnet20"
+    assert profiles.model_for("art", "cpu", "lenet5") == "lenet_300_100"
+    assert profiles.model_for("art", "paper", "resnet32") == "resnet32"
+    assert profiles.model_for("deephoyer", "cpu", "lenet5") == "lenet5"  # DeepHoyer runs the papers' models
+    rows = {r["setting"]: r for r in profiles.departures("art", "cpu", "resnet20", "resnet32")}
+    assert rows["model"]["paper"] == "resnet32" and rows["model"]["cpu"] == "resnet20"
+    assert rows["width"]["cpu"] == 16 and rows["train_subset"]["cpu"] == 5000
+    assert profiles.departures("art", "paper", "resnet32", "resnet32") == []
+
+
+def test_hypersparse_sweep_is_breadth_first():
+    """One seed of every setting before the next seed, the middle sparsity first: an interrupted sweep
+    leaves every table partly filled."""
+    from sparsebook import sweep
+    lenet = [c for c in sweep.plan("hypersparse", "cpu") if c.model == "lenet_300_100"]
+    assert len(lenet) == 3 * 4 * 3 and lenet[0].sparsity == 0.98
+    seeds = [c.seed for c in lenet]
+    assert seeds == sorted(seeds)
+    assert {c.regularizer for c in lenet[:3]} == {"hypersparse", "l1", "l2"}
+    models = [c.model for c in sweep.plan("hypersparse", "cpu")]
+    assert models.index("resnet20") > models.index("lenet_300_100") and "resnet32" not in models

@@ -153,3 +153,13 @@ def test_model_counts_match_deephoyer_counting():
     c = accounting.model_counts(model)
     assert c["pruning_ratio"] == pytest.approx(400_000 / 431_080, abs=1e-4)
     assert c["compression"] == pytest.approx(431_080 / c["nonzero"])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_kth_smallest_is_the_sorted_value(dtype):
+    from sparsebook.pruning import kth_smallest
+    values = torch.cat([torch.randn(5000), torch.zeros(300), torch.full((50,), 0.5)]).abs().to(dtype)
+    ordered = torch.sort(values).values
+    for k in (0, 299, 300, 2500, len(values) - 1):
+        got = kth_smallest(values.view(50, 107), k)
+        assert got.item() == ordered[k].item() and got.dtype == dtype

@@ -158,6 +158,24 @@ def test_hypersparse_gradient_is_l1_like_below_and_vanishing_above_threshold():
     assert g[large].abs().max() < 1e-3 * g[small].abs().max()  # ~0 far above the threshold
 
 
+def test_hypersparse_all_zero_weights_give_zero_and_finite_gradient():
+    ts = [torch.zeros(3, 4, requires_grad=True), torch.zeros(5, requires_grad=True)]
+    value = build("hypersparse", sparsity=0.5).penalty(ts)
+    grads = torch.autograd.grad(value, ts)
+    assert value.item() == 0 and all(torch.equal(g, torch.zeros_like(g)) for g in grads)
+
+
+def test_hypersparse_math_is_fp32_for_half_weights():
+    w = torch.randn(200, dtype=torch.float64)
+    half = w.to(torch.bfloat16).requires_grad_()
+    ref = w.to(torch.bfloat16).float().requires_grad_()
+    reg = build("hypersparse", sparsity=0.9)
+    (g_half,) = torch.autograd.grad(reg.penalty([half]), [half])
+    (g_ref,) = torch.autograd.grad(reg.penalty([ref]), [ref])
+    assert g_half.dtype == torch.bfloat16
+    assert torch.allclose(g_half.float(), g_ref, rtol=1e-2, atol=1e-6)
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.0, float("nan"), "0.9"])
 def test_hypersparse_bad_sparsity(bad):
     with pytest.raises(ValueError, match="sparsity must be in \\[0, 1\\)"):

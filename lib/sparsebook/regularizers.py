@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .models import conv_linear_weights
+from .pruning import kth_smallest
 
 __all__ = ["REGULARIZERS", "build", "hoyer_measure", "hypersparse_threshold", "HYPERSPARSE_INFLECTION"]
 
@@ -93,12 +94,10 @@ class L2(Regularizer):
 
 
 def hypersparse_threshold(abs_weights: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """The pruning threshold t: the value at index floor(sparsity * N) of |w| sorted ascending.
-
-    Found by selection (``kthvalue``, O(N)), not by sorting every weight as the original does.
-    """
-    k = int(math.floor(sparsity * abs_weights.numel()))
-    return abs_weights.kthvalue(k + 1).values
+    """The pruning threshold t: the value at index floor(sparsity * N) of |w| sorted ascending, found
+    by selection (:func:`~sparsebook.pruning.kth_smallest`), not by sorting every weight as the
+    original does."""
+    return kth_smallest(abs_weights, int(math.floor(sparsity * abs_weights.numel())))
 
 
 class HyperSparse(Regularizer):

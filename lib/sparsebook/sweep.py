@@ -55,9 +55,22 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--results", default="results")
     p.add_argument("--data-root", default=None)
+    p.add_argument("--model", nargs="+", help="only these models (the paper's name or the profile's stand-in)")
+    p.add_argument("--sparsity", nargs="+", type=float, help="only these target sparsities (ART)")
+    p.add_argument("--seed", nargs="+", type=int, help="only these seeds")
     p.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored")
     args = p.parse_args(argv)
     configs = plan(args.part, args.profile)
+    if args.model:
+        known = {c.model for c in configs}
+        wanted = {model_for("art", args.profile, m) if args.part == "hypersparse" else m for m in args.model}
+        if wanted - known:
+            p.error(f"--model: no runs of {sorted(wanted - known)} in this part; its models: {sorted(known)}")
+        configs = [c for c in configs if c.model in wanted]
+    if args.sparsity:
+        configs = [c for c in configs if getattr(c, "sparsity", None) in args.sparsity]
+    if args.seed:
+        configs = [c for c in configs if c.seed in args.seed]
     for cfg in configs:  # validate everything before training anything
         runs.validate(cfg)
     runs.resolve_device(args.device)

@@ -1,0 +1,68 @@
+"""The benchmark page's tables, computed from ``bench/run.py``'s JSON (``results/bench/cpu.json``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["load_bench", "bench_table", "goals_table", "machine_line"]
+
+#: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
+GOALS = [
+    ("train step", lambda c: "," not in c, "ratio", "our trainer >= 1.0x a minimal loop, every model", 1.0),
+    ("regularizer cost", lambda c: c.startswith("resnet32 + hypersparse"), "overhead_pct",
+     "HyperSparse step <= 5 % over unregularized, ResNet-32", 5.0),
+    ("regularizer cost", lambda c: c.startswith("vgg19 + hypersparse"), "overhead_pct",
+     "HyperSparse step <= 10 % over unregularized, VGG-19", 10.0),
+    ("hypersparse threshold", lambda c: c.startswith("vgg19"), "ratio",
+     "threshold by selection >= 3x the original's full sort, VGG-19", 3.0),
+    ("data pipeline", lambda c: True, "ratio", "in-memory augmentation >= 5x DataLoader + PIL", 5.0),
+    ("pruned evaluation", lambda c: True, "ratio_original", "pruned evaluation >= 2x the original's", 2.0),
+]
+
+
+def load_bench(path) -> dict | None:
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def machine_line(bench: dict) -> str:
+    env, peak = bench["env"], bench.get("peak", {})
+    steal = env.get("cpu_steal_pct")
+    return (f"measured on {env['machine']} ({env['cpu_count']} cores, {peak.get('mhz', '?')} MHz nominal; "
+            f"AVX2 peak {peak.get('avx2_gflops', float('nan')):.0f} GFLOP/s), torch {env['torch']}, "
+            f"size {bench['size']!r}, {env['wall_time_s']:.0f} s in all"
+            + (f"; the hypervisor took {steal:.0f} % of the CPU time meanwhile (steal), which slows ours and "
+               "the baselines alike" if steal is not None else ""))
+
+
+def bench_table(bench: dict) -> pd.DataFrame:
+    t = pd.DataFrame(bench["rows"])
+    out = pd.DataFrame({"benchmark": t.benchmark, "case": t.case, "ours (ms)": (1e3 * t.ours_s).round(2),
+                        "baseline": t.baseline, "baseline (ms)": (1e3 * t.baseline_s).round(2),
+                        "ratio": t.ratio.round(2)})
+    for col, label, digits in (("gflops", "GFLOP/s", 1), ("peak_pct_avx2", "% of AVX2 peak", 1),
+                               ("compile_s", "compile (s)", 1), ("break_even_images", "break-even (images)", 0)):
+        if col in t:
+            out[label] = t[col].round(digits)
+    return out.set_index(["benchmark", "case"]).fillna("")
+
+
+def goals_table(bench: dict) -> pd.DataFrame:
+    """Each goal, the measured figure (worst case over its rows) and whether it is met."""
+    rows = pd.DataFrame(bench["rows"])
+    records = []
+    for benchmark, which, how, goal, limit in GOALS:
+        sel = rows[(rows.benchmark == benchmark) & rows.case.map(which)]
+        if how == "ratio_original":
+            sel = sel[sel.baseline.str.contains("original")]
+            how = "ratio"
+        if sel.empty:
+            records.append({"goal": goal, "measured (worst case)": "not measured at this size", "met": "–"})
+            continue
+        worst = sel[how].max() if how == "overhead_pct" else sel[how].min()
+        met = worst <= limit if how == "overhead_pct" else worst >= limit
+        records.append({"goal": goal, "measured (worst case)": f"{worst:.1f} %" if how == "overhead_pct"
+                        else f"{worst:.2f}x", "met": "yes" if met else "no"})
+    return pd.DataFrame(records).set_index("goal")
