@@ -30,10 +30,10 @@ from sparsebook.store import atomic_write_json, environment
 SIZES = {  # batches per timed repeat (per model), repeats, images for the data pipeline, CIFAR-10 source
     "smoke": dict(batches={"lenet_300_100": 2, "lenet5": 2}, repeats=2, images=256,
                   models=("lenet_300_100", "lenet5"), big=("resnet32",), width=8, reg_width=8,
-                  dataset="synthetic_cifar10", compile=()),
+                  dataset="synthetic_cifar10", compile=(), eval_images=500),
     "full": dict(batches={"lenet_300_100": 200, "lenet5": 40, "resnet32": 8, "vgg19": 3}, repeats=5, images=50_000,
                  models=("lenet_300_100", "lenet5", "resnet32", "vgg19"), big=("resnet32", "vgg19"), width=16,
-                 reg_width=None, dataset="cifar10_jpeg", compile=("lenet5", "resnet32")),
+                 reg_width=None, dataset="cifar10_jpeg", compile=("lenet5", "resnet32"), eval_images=5000),
 }
 
 
@@ -235,8 +235,8 @@ def bench_pruned_eval(cfg) -> list[dict]:
     deep copy evaluated our way."""
     out = []
     for name in cfg["models"][:2] + cfg["big"][:1]:
-        model, x, y = _inputs(name, 50 * cfg["batches"][cfg["models"][0]] * 10,
-                              cfg["width"] if name.startswith("resnet") else None)
+        n = cfg["eval_images"] // (5 if name.startswith("resnet") else 1)  # ResNet: ~1 ms an image here
+        model, x, y = _inputs(name, n, cfg["width"] if name.startswith("resnet") else None)
         weights = models.conv_linear_weights(model)
 
         def copy_and_prune():

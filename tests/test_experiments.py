@@ -97,3 +97,19 @@ def test_hypersparse_sweep_is_breadth_first():
     assert {c.regularizer for c in lenet[:3]} == {"hypersparse", "l1", "l2"}
     models = [c.model for c in sweep.plan("hypersparse", "cpu")]
     assert models.index("resnet20") > models.index("lenet_300_100") and "resnet32" not in models
+
+
+def test_art_evidence_weighs_the_seeds_spread_and_counts_capped_runs():
+    from sparsebook import report_art
+    from sparsebook.experiments import ARTRow
+
+    def run(status, acc=None, epochs=None):
+        return {"status": status, "final": {"test_acc_final": acc, "art_epochs": epochs}}
+    hs, l1, l2 = ARTRow("hypersparse", 0.98), ARTRow("l1", 0.98), ARTRow("l2", 0.98)
+    pairs = [(hs, run("finished", 80, 10)), (hs, run("finished", 82, 11)), (hs, run("finished", 81, 12)),
+             (l1, run("finished", 70, 10)), (l1, run("finished", 71, 12)), (l1, run("finished", 72, 11)),
+             (l2, run("finished", 81, 20)), (l2, run("finished", 79, 21)), (l2, run("art_cap_reached"))]
+    text = report_art.evidence_summary(pairs, "cpu")
+    assert "for L1 (higher), after 11.0 ± 1.0 against 11.0 ± 1.0 ART epochs (no difference" in text
+    assert "for L2 (no difference beyond the seeds' spread)" in text and "(fewer)" in text
+    assert "L2 at 98 % never made pruning free within the ART cap (1 of 3 seed(s))" in text
