@@ -202,7 +202,8 @@ def status_table(results) -> pd.DataFrame:
         rows.append({"profile": r["profile"], "id": r["id"], "kind": r["kind"], "model": c["model"],
                      "dataset": r.get("dataset_label", c["dataset"]), "regularizer": c["regularizer"],
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
-                     "wall time (s)": round(e["wall_time_s"], 1), "machine": f"{e['machine']}, {e['cpu_count']} cpus",
+                     "wall time (s)": round(e["wall_time_s"], 1),
+                     "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None, "machine": f"{e['machine']}, {e['cpu_count']} cpus",
                      "device": e["device"], "torch": e["torch"], "torchvision": e["torchvision"],
                      "git commit": (e.get("git_commit") or "")[:8], "finished": e["finished_at"]})
     return pd.DataFrame(rows)

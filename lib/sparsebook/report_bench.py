@@ -31,7 +31,8 @@ def machine_line(bench: dict) -> str:
     env, peak = bench["env"], bench.get("peak", {})
     steal = env.get("cpu_steal_pct")
     return (f"measured on {env['machine']} ({env['cpu_count']} cores, {peak.get('mhz', '?')} MHz nominal; "
-            f"AVX2 peak {peak.get('avx2_gflops', float('nan')):.0f} GFLOP/s), torch {env['torch']}, "
+            f"nominal fp32 peak {peak.get('gflops', float('nan')):.0f} GFLOP/s with "
+            f"{'AVX-512' if 'avx512_gflops' in peak else 'AVX2'}), torch {env['torch']}, "
             f"size {bench['size']!r}, {env['wall_time_s']:.0f} s in all"
             + (f"; the hypervisor took {steal:.0f} % of the CPU time meanwhile (steal), which slows ours and "
                "the baselines alike" if steal is not None else ""))
@@ -42,7 +43,7 @@ def bench_table(bench: dict) -> pd.DataFrame:
     out = pd.DataFrame({"benchmark": t.benchmark, "case": t.case, "ours (ms)": (1e3 * t.ours_s).round(2),
                         "baseline": t.baseline, "baseline (ms)": (1e3 * t.baseline_s).round(2),
                         "ratio": t.ratio.round(2)})
-    for col, label, digits in (("gflops", "GFLOP/s", 1), ("peak_pct_avx2", "% of AVX2 peak", 1),
+    for col, label, digits in (("gflops", "GFLOP/s", 1), ("peak_pct", "% of peak", 1),
                                ("compile_s", "compile (s)", 1), ("break_even_images", "break-even (images)", 0)):
         if col in t:
             out[label] = t[col].round(digits)

@@ -239,11 +239,13 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         ckpt = None  # a checkpoint of other settings under this id cannot happen unless the hash collides
     augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) if getattr(config, "augment", False) else None
     elapsed0 = ckpt["elapsed"] if ckpt else 0.0
-    t0 = time.time()
+    cpu0 = ckpt.get("cpu_elapsed", 0.0) if ckpt else 0.0  # CPU time: immune to pauses, counts every thread
+    t0, c0 = time.time(), time.process_time()
     session = Session(model, data, seed=config.seed, batch_size=config.batch_size,
                       test_batch_size=config.test_batch_size, device=device, augment=augment,
                       checkpoint=lambda state: atomic_torch_save(
-                          {**state, "settings": settings(config), "elapsed": elapsed0 + time.time() - t0}, ckpt_path),
+                          {**state, "settings": settings(config), "elapsed": elapsed0 + time.time() - t0,
+                           "cpu_elapsed": cpu0 + time.process_time() - c0}, ckpt_path),
                       progress=progress, desc=f"{config.kind} {config.model} {config.regularizer}",
                       amp=config.amp, channels_last=config.channels_last)
     trainer = train_art if config.kind == "art" else train_deephoyer
@@ -262,7 +264,7 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
         "config": settings(config), "dataset_label": spec.label, "data_root": data.root,
         "env": {**environment(device), "flush_denormal": bool(flush), "wall_time_s": elapsed0 + time.time() - t0,
-                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": ckpt is not None},
+                "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": ckpt is not None},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,
     }
