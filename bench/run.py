@@ -382,21 +382,39 @@ BENCHMARKS = {"train_step": bench_train_step, "regularizers": bench_regularizers
               "before_after": bench_before_after}
 
 
+SUITE_OF = {"train step": "train_step", "regularizer cost": "regularizers", "hypersparse threshold": "regularizers",
+            "data pipeline": "data", "pruned evaluation": "pruned_eval", "sparse inference": "sparse_inference",
+            "before/after": "before_after"}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", choices=sorted(SIZES), default="full")
-    p.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), default=None)
+    p.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), default=None,
+                   help="run these benchmarks only and replace their rows in --out (the others are kept)")
     p.add_argument("--out", default="results/bench/cpu.json")
     args = p.parse_args(argv)
-    cfg = SIZES[args.size]
+    cfg, out = SIZES[args.size], Path(args.out)
+    suites = args.only or list(BENCHMARKS)
     rows, t0, stat0 = [], time.time(), _cpu_times()
-    for key in args.only or BENCHMARKS:
+    for key in suites:
         print(f"bench {key} ...", flush=True)
-        rows += BENCHMARKS[key](cfg)
-    result = {"size": args.size, "env": {**environment("cpu"), "wall_time_s": time.time() - t0,
-                                         "cpu_steal_pct": steal_pct(stat0, _cpu_times())},
-              "peak": peak_gflops(), "rows": rows}
-    atomic_write_json(Path(args.out), result)
+        rows += [{**r, "suite": key} for r in BENCHMARKS[key](cfg)]
+    run = {"suites": suites, "env": {**environment("cpu"), "wall_time_s": time.time() - t0,
+                                     "cpu_steal_pct": steal_pct(stat0, _cpu_times())}, "peak": peak_gflops()}
+    kept, runs = [], []
+    if args.only and out.exists():  # keep the other benchmarks' rows, and the record of the runs behind them
+        old = json.loads(out.read_text())
+        if old.get("size") != args.size:
+            p.error(f"{out} holds size {old.get('size')!r} results; rerun all benchmarks or pass another --out")
+        kept = [r for r in old["rows"] if r.get("suite", SUITE_OF.get(r["benchmark"])) not in suites]
+        runs = old.get("runs") or [{"suites": sorted({SUITE_OF.get(r["benchmark"]) for r in old["rows"]}),
+                                    "env": old["env"], "peak": old.get("peak", {})}]
+        for r in runs:
+            r["suites"] = [x for x in r["suites"] if x not in suites]
+        runs = [r for r in runs if r["suites"]]
+    result = {"size": args.size, "env": run["env"], "peak": run["peak"], "runs": runs + [run], "rows": kept + rows}
+    atomic_write_json(out, result)
     for r in rows:
         print(f"{r['benchmark']:>22} | {r['case']:<45} | ours {r['ours_s'] * 1e3:9.2f} ms | "
               f"{r['baseline']:<38} {r['baseline_s'] * 1e3:9.2f} ms | x{r['ratio']:.2f}")

@@ -28,14 +28,18 @@ def load_bench(path) -> dict | None:
 
 
 def machine_line(bench: dict) -> str:
-    env, peak = bench["env"], bench.get("peak", {})
-    steal = env.get("cpu_steal_pct")
-    return (f"measured on {env['machine']} ({env['cpu_count']} cores, {peak.get('mhz', '?')} MHz nominal; "
-            f"nominal fp32 peak {peak.get('gflops', float('nan')):.0f} GFLOP/s with "
-            f"{'AVX-512' if 'avx512_gflops' in peak else 'AVX2'}), torch {env['torch']}, "
-            f"size {bench['size']!r}, {env['wall_time_s']:.0f} s in all"
-            + (f"; the hypervisor took {steal:.0f} % of the CPU time meanwhile (steal), which slows ours and "
-               "the baselines alike" if steal is not None else ""))
+    """Where and when each part of the stored suite was measured (``--only`` reruns replace parts)."""
+    lines = []
+    for run in bench.get("runs") or [{"suites": ["all"], "env": bench["env"], "peak": bench.get("peak", {})}]:
+        env, peak = run["env"], run.get("peak", {})
+        gflops = peak.get("gflops", peak.get("avx512_gflops", peak.get("avx2_gflops")))
+        steal = env.get("cpu_steal_pct")
+        lines.append(
+            f"{', '.join(run['suites'])}: measured on {env['machine']} ({env['cpu_count']} cores, "
+            f"{peak.get('mhz', '?')} MHz nominal, fp32 peak {gflops or float('nan'):.0f} GFLOP/s), "
+            f"torch {env['torch']}, git {(env.get('git_commit') or '?')[:8]}, {env['wall_time_s']:.0f} s"
+            + (f", CPU steal {steal:.0f} %" if steal is not None else ""))
+    return f"size {bench['size']!r}\n" + "\n".join(lines)
 
 
 def bench_table(bench: dict) -> pd.DataFrame:
@@ -43,6 +47,10 @@ def bench_table(bench: dict) -> pd.DataFrame:
     out = pd.DataFrame({"benchmark": t.benchmark, "case": t.case, "ours (ms)": (1e3 * t.ours_s).round(2),
                         "baseline": t.baseline, "baseline (ms)": (1e3 * t.baseline_s).round(2),
                         "ratio": t.ratio.round(2)})
+    peak = bench.get("peak", {})
+    gflops = peak.get("gflops", peak.get("avx512_gflops"))
+    if "gflops" in t and "peak_pct" not in t and gflops:
+        t["peak_pct"] = 100 * t["gflops"] / gflops
     for col, label, digits in (("gflops", "GFLOP/s", 1), ("peak_pct", "% of peak", 1),
                                ("compile_s", "compile (s)", 1), ("break_even_images", "break-even (images)", 0)):
         if col in t:
