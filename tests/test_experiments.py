@@ -113,3 +113,14 @@ def test_art_evidence_weighs_the_seeds_spread_and_counts_capped_runs():
     assert "for L1 (higher), after 11.0 ± 1.0 against 11.0 ± 1.0 ART epochs (no difference" in text
     assert "for L2 (no difference beyond the seeds' spread)" in text and "(fewer)" in text
     assert "L2 at 98 % never made pruning free within the ART cap (1 of 3 seed(s))" in text
+
+
+def test_sweep_slices_by_model_sparsity_and_seed(tmp_path, capsys):
+    from sparsebook import sweep
+    args = ["hypersparse", "--profile", "cpu", "--dry-run", "--results", str(tmp_path)]
+    assert sweep.main(args + ["--model", "resnet32", "--sparsity", "0.98", "--seed", "0"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert len(lines) == 3 and all("resnet20" in line and "sparsity=0.98" in line for line in lines)
+    with pytest.raises(SystemExit):
+        sweep.main(args + ["--model", "alexnet"])
+    assert "no runs of ['alexnet']" in capsys.readouterr().err
