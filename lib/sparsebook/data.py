@@ -77,7 +77,11 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
 class DataNotFoundError(FileNotFoundError):
-    """No copy of a data set was found (and none could be downloaded)."""
+    """No copy of a data set was found (and none could be downloaded); ``dataset`` names it."""
+
+    def __init__(self, message: str, dataset: str | None = None):
+        super().__init__(message)
+        self.dataset = dataset
 
 
 def _spec(name: str) -> DatasetSpec:
@@ -198,7 +202,7 @@ def _locate(name: str, data_root) -> tuple[Path | None, list[str]]:
 
 def _not_found(name: str, looked: list[str], why: str = "") -> DataNotFoundError:
     return DataNotFoundError(f"data set {name!r} not found{why}. Looked in: {'; '.join(looked)}. "
-                             f"To provide it: {_how_to_provide(name)}.")
+                             f"To provide it: {_how_to_provide(name)}.", dataset=name)
 
 
 def resolve_root(name: str, data_root: str | os.PathLike | None = None) -> Path:
