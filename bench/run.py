@@ -40,12 +40,20 @@ SIZES = {  # batches per timed repeat (per model), repeats, images for the data 
 def paired(ours, baseline, repeats: int) -> tuple[float, float]:
     """Medians of ``ours`` and ``baseline`` timed alternately (ABAB...), after one warm-up of each, so
     that drifts of the machine (clock, caches, a neighbour's load) hit both alike."""
+    return paired_spread(ours, baseline, repeats)[:2]
+
+
+def paired_spread(ours, baseline, repeats: int) -> tuple[float, float, float, float]:
+    """:func:`paired`, plus the quartiles of the per-pair ratios baseline/ours: how far one
+    measurement of the ratio wanders on this machine."""
     ours(), baseline()
     t = {0: [], 1: []}
     for _ in range(repeats):
         for k, fn in ((0, ours), (1, baseline)):
             t[k] += _times(fn, 1)
-    return statistics.median(t[0]), statistics.median(t[1])
+    ratios = [b / a for a, b in zip(t[0], t[1])]
+    q = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else ratios * 3
+    return statistics.median(t[0]), statistics.median(t[1]), q[0], q[2]
 
 
 def _times(fn, repeats: int) -> list[float]:
@@ -142,8 +150,8 @@ def bench_train_step(cfg) -> list[dict]:
                     "baseline": baseline, "ratio": base / ours, "images_per_s": n / ours, "gflops": gf,
                     **({"peak_pct": 100 * gf / peak["gflops"]} if "gflops" in peak else {}), **extra}
         s = session(model)
-        ours, base = paired(lambda: s.train_epoch(opt), plain, cfg["repeats"])
-        out.append(row(name, ours, base))
+        ours, base, q1, q3 = paired_spread(lambda: s.train_epoch(opt), plain, cfg["repeats"])
+        out.append(row(name, ours, base, ratio_q1=q1, ratio_q3=q3))
         if not name.startswith("lenet"):  # convolutions: NHWC kernels
             cl = session(copy.deepcopy(model), channels_last=True)
             cl_opt = torch.optim.SGD(cl.model.parameters(), lr=0.01, momentum=0.9)
@@ -235,15 +243,15 @@ def bench_data(cfg) -> list[dict]:
 
 
 def bench_pruned_eval(cfg) -> list[dict]:
-    """ART's per-epoch pruned evaluation on the training data. Ours: weights masked in place, evaluated
-    under inference_mode in batches of 1000, restored. Baselines: what the original does (a deep copy,
-    pruned, evaluated under no_grad at the training batch size, 64) and, to show where the time goes, a
-    deep copy evaluated our way."""
+    """ART's per-epoch pruned evaluation on the training data. Ours, as the trainer runs it: weights
+    masked in place, BatchNorm folded into a copy (models with BatchNorm), channels_last for the ResNets
+    as the `cpu` profile trains them, inference_mode in chunks of 256. Baselines: what the original does
+    (a deep copy, pruned, evaluated under no_grad at the training batch size, 64) and, to show where the
+    time goes, a deep copy evaluated our way without folding."""
     out = []
     for name in cfg["models"][:2] + cfg["big"][:1]:
         n = cfg["eval_images"] // (5 if name.startswith("resnet") else 1)  # ResNet: ~1 ms an image here
         model, x, y = _inputs(name, n, cfg["width"] if name.startswith("resnet") else None)
-        weights = models.conv_linear_weights(model)
 
         def copy_and_prune():
             pruned = copy.deepcopy(model)
@@ -258,8 +266,13 @@ def bench_pruned_eval(cfg) -> list[dict]:
                 correct += int((pruned(x[i:i + 64]).argmax(1) == y[i:i + 64]).sum())
             return correct
 
+        cl = name.startswith("resnet")
+        ours_model = copy.deepcopy(model).to(memory_format=torch.channels_last) if cl else model
+        ours_weights = models.conv_linear_weights(ours_model)
+
         def ours():
-            return evaluate_masked(model, prune_global_magnitude(weights, 0.98), x, y, 1000)
+            return evaluate_masked(ours_model, prune_global_magnitude(ours_weights, 0.98), x, y, 1000,
+                                   channels_last=cl)
         for baseline, fn in (("deep copy + prune + no_grad eval, batch 64 (original)", original),
                              ("deep copy + prune + our evaluate", lambda: evaluate(copy_and_prune(), x, y, 1000))):
             t_ours, t_base = paired(ours, fn, cfg["repeats"])
@@ -376,7 +389,7 @@ def bench_denormals(cfg) -> list[dict]:
         torch.set_flush_denormal(flush)
         step()
         times[flush] = statistics.median(_times(step, cfg["repeats"] * 3))
-    torch.set_flush_denormal(False)
+    torch.set_flush_denormal(True)  # as for the rest of the suite
     return [{"benchmark": "before/after", "case": "Group-HS step, lenet_300_100, 90 % denormal weights: flushed",
              "ours_s": times[True], "baseline_s": times[False], "baseline": "denormals kept (before)",
              "ratio": times[False] / times[True]}]
@@ -402,7 +415,8 @@ def main(argv=None) -> int:
     cfg, out = SIZES[args.size], Path(args.out)
     suites = args.only or list(BENCHMARKS)
     rows, t0, stat0 = [], time.time(), _cpu_times()
-    for key in suites:
+    torch.set_flush_denormal(True)  # as every run on the CPU does (sparsebook.runs): pruned, random networks
+    for key in suites:              # otherwise compute in denormals, and time that instead of the code
         print(f"bench {key} ...", flush=True)
         rows += [{**r, "suite": key} for r in BENCHMARKS[key](cfg)]
     run = {"suites": suites, "env": {**environment("cpu"), "wall_time_s": time.time() - t0,

@@ -18,3 +18,16 @@ def test_bench_smoke_writes_every_benchmark(tmp_path):
                      "pruned evaluation", "sparse inference", "before/after"}
     assert all(r["ours_s"] > 0 and r["baseline_s"] > 0 for r in result["rows"])
     assert "torch" in result["env"]
+    assert all(r["ratio_q1"] <= r["ratio_q3"] for r in result["rows"] if r["benchmark"] == "train step")
+
+
+def test_goals_read_a_ratio_inside_its_noise_as_within_noise():
+    from sparsebook import report_bench
+    row = {"benchmark": "train step", "baseline": "minimal hand-written loop", "ours_s": 1.0}
+    bench = {"rows": [{**row, "case": "lenet5", "ratio": 0.97, "baseline_s": 0.97, "ratio_q1": 0.95, "ratio_q3": 1.02},
+                      {**row, "case": "vgg19", "ratio": 1.01, "baseline_s": 1.01, "ratio_q1": 0.99, "ratio_q3": 1.03}]}
+    goals = report_bench.goals_table(bench)
+    train = goals.loc[goals.index.str.startswith("our trainer")].iloc[0]
+    assert train["met"] == "within noise" and "lenet5" in train["measured (worst case)"]
+    bench["rows"][0].update(ratio_q3=0.99)
+    assert report_bench.goals_table(bench).loc[train.name, "met"] == "no"

@@ -163,3 +163,31 @@ def test_kth_smallest_is_the_sorted_value(dtype):
     for k in (0, 299, 300, 2500, len(values) - 1):
         got = kth_smallest(values.view(50, 107), k)
         assert got.item() == ordered[k].item() and got.dtype == dtype
+
+
+@pytest.mark.parametrize("name", ["resnet20", "vgg19", "lenet5"])
+def test_evaluate_masked_is_the_pruned_deep_copy_and_leaves_the_model_alone(name):
+    """BatchNorm folded or not, channels_last or not: the numbers of a pruned deep copy, and the
+    model keeps its weights, buffers and mode."""
+    import copy
+
+    from sparsebook.loop import evaluate, evaluate_masked
+    torch.manual_seed(0)
+    model = models.build(name, **({"width": 4} if name.startswith("resnet") else {}))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.3)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+    shape = (1, 28, 28) if name.startswith("lenet") else (3, 32, 32)
+    x, y = torch.randn(64, *shape), torch.randint(0, 10, (64,))
+    mask = prune_global_magnitude(models.conv_linear_weights(model), 0.9)
+    reference = evaluate(mask.apply(copy.deepcopy(model)), x, y)
+    before = copy.deepcopy(model.state_dict())
+    for channels_last in ((False, True) if name != "lenet5" else (False,)):
+        got = evaluate_masked(model, mask, x, y, channels_last=channels_last)
+        assert got["acc"] == reference["acc"]
+        assert got["loss"] == pytest.approx(reference["loss"], rel=1e-4)
+    assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())

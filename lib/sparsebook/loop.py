@@ -12,18 +12,20 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.fx.experimental.optimization import fuse as fx_fuse
 from tqdm import tqdm
 
 from .data import Augment, InMemoryData, batches
 from .pruning import Mask
 
-__all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked"]
+__all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked", "fold_batchnorm"]
 
 LOG10_BINS = np.linspace(-8, 1, 91)
 #: on the CPU, evaluation runs in chunks of at most this many images whatever the batch size: larger chunks
@@ -61,16 +63,47 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 @torch.no_grad()
-def evaluate_masked(model: nn.Module, mask: Mask, x, y, batch_size: int = 1000, channels_last: bool = False) -> dict:
-    """Evaluate ``model`` as if pruned by ``mask``: weights swapped in place and restored, no deep copy."""
+def evaluate_masked(model: nn.Module, mask: Mask, x, y, batch_size: int = 1000, channels_last: bool = False,
+                    fold_bn: bool = True) -> dict:
+    """Evaluate ``model`` as if pruned by ``mask``, leaving ``model`` as it was.
+
+    The weights are masked in place; a model with BatchNorm is then copied with each BatchNorm folded
+    into the convolution before it (:func:`fold_batchnorm`) and restored at once, and the copy is
+    evaluated; a model without BatchNorm is evaluated as it is and restored after. Folding saves a pass
+    over every activation (1.3-1.5x on the ResNets here; the benchmark page has the figures) and gives
+    the same function up to float rounding.
+    """
     params = dict(model.named_parameters())
     saved = {n: params[n].detach().clone() for n in mask.keep}
-    mask.apply(model)
-    try:
-        return evaluate(model, x, y, batch_size, channels_last)
-    finally:
+
+    def restore():
         for n, w in saved.items():
             params[n].copy_(w)
+    mask.apply(model)
+    try:
+        folded = fold_batchnorm(model, channels_last) if fold_bn else None
+        if folded is not None:
+            restore()
+        return evaluate(folded if folded is not None else model, x, y, batch_size, channels_last)
+    finally:
+        restore()
+
+
+def fold_batchnorm(model: nn.Module, channels_last: bool = False) -> nn.Module | None:
+    """An eval-mode copy of ``model`` with every Conv2d -> BatchNorm2d pair folded into one Conv2d, by
+    torch.fx's ``fuse``; None if the model has no BatchNorm or cannot be traced (the caller then
+    evaluates it unchanged)."""
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return None
+    was_training = model.training
+    try:
+        folded = fx_fuse(model.eval())  # a deep copy; the model itself is left alone
+    except Exception as err:  # a model torch.fx cannot trace symbolically: no folding, same results
+        warnings.warn(f"BatchNorm not folded for evaluation ({type(err).__name__}: {err})", stacklevel=3)
+        return None
+    finally:
+        model.train(was_training)
+    return folded.to(memory_format=torch.channels_last) if channels_last else folded
 
 
 class Session:
