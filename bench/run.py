@@ -369,6 +369,7 @@ def bench_before_after(cfg) -> list[dict]:
 def bench_denormals(cfg) -> list[dict]:
     """A Group-HS training step on LeNet-300-100 whose small weights are float32 denormals (what long
     regularized training produces), with denormals flushed to zero (ours, set by runs) vs not."""
+    torch.set_flush_denormal(False)  # or the denormals below would be born as zeros
     model, x, y = _inputs("lenet_300_100", 100)
     with torch.no_grad():
         for w in models.conv_linear_weights(model).values():

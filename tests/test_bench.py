@@ -31,3 +31,12 @@ def test_goals_read_a_ratio_inside_its_noise_as_within_noise():
     assert train["met"] == "within noise" and "lenet5" in train["measured (worst case)"]
     bench["rows"][0].update(ratio_q3=0.99)
     assert report_bench.goals_table(bench).loc[train.name, "met"] == "no"
+
+
+def test_step_cost_ratio_reads_the_train_step_rows():
+    from sparsebook import report_bench
+    rows = [{"benchmark": "train step", "case": "lenet5", "images_per_s": 100.0},
+            {"benchmark": "train step", "case": "lenet5, torch.compile", "images_per_s": 50.0},
+            {"benchmark": "train step", "case": "lenet_300_100", "images_per_s": 1500.0}]
+    assert report_bench.step_cost_ratio({"rows": rows}, "lenet5", "lenet_300_100") == 15
+    assert report_bench.step_cost_ratio({"rows": rows}, "vgg19", "lenet_300_100") is None

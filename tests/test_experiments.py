@@ -1,4 +1,5 @@
 """The book's experiment tables, the published reference numbers, and the report's formatting."""
+import pandas as pd
 import pytest
 
 from sparsebook import experiments, reference, report, runs
@@ -124,3 +125,16 @@ def test_sweep_slices_by_model_sparsity_and_seed(tmp_path, capsys):
     with pytest.raises(SystemExit):
         sweep.main(args + ["--model", "alexnet"])
     assert "no runs of ['alexnet']" in capsys.readouterr().err
+
+
+def test_rebuild_estimate_brackets_the_time_from_an_empty_store():
+    def result(kind, wall, cpu, cores=2):
+        env = {"wall_time_s": wall, "machine": "x86_64", "cpu_count": cores, "device": "cpu", "torch": "2",
+               "torchvision": "0", "finished_at": "now", **({"cpu_time_s": cpu} if cpu is not None else {})}
+        return {"profile": "cpu", "id": "x", "kind": kind, "status": "finished", "env": env,
+                "config": {"model": "m", "dataset": "d", "regularizer": "l1", "seed": 0, "sparsity": 0.9}}
+    table = report.status_table([result("art", 600, 1000), result("art", 1200, 2000), result("deephoyer", 60, None)])
+    est = report.rebuild_estimate(table, "cpu", {"art": 120, "deephoyer": None})
+    assert est.loc["art", "upper bound (min)"] == 30 and est.loc["art", "lower bound (min)"] == 25
+    assert est.loc["art", "runs"] == 2 and est.loc["art", "budget (min)"] == 120
+    assert pd.isna(est.loc["deephoyer", "lower bound (min)"])  # a run without CPU time: no lower bound

@@ -155,13 +155,9 @@ class _Workspace:
 
     def kth_smallest(self, k: int) -> torch.Tensor:
         """``abs`` sorted ascending at index k, leaving ``abs`` as it is."""
-        if self.abs.device.type != "cpu":
-            return self.abs.kthvalue(k + 1).values
-        if self.scratch is None:
+        if self.scratch is None and self.abs.device.type == "cpu":
             self.scratch = torch.empty_like(self.abs)
-        values = self.scratch.copy_(self.abs).numpy()
-        values.partition(k)  # NumPy's introselect, in place (see pruning.kth_smallest)
-        return torch.tensor(values[k], dtype=self.abs.dtype)
+        return kth_smallest(self.abs, k, self.scratch)
 
 
 class _HyperSparseLoss(torch.autograd.Function):
@@ -205,25 +201,32 @@ class _HyperSparseLoss(torch.autograd.Function):
         return (None, None, None, *out)
 
 
-def _elementwise(score: Callable[[torch.Tensor], torch.Tensor]):
-    def penalty(self, tensors):
-        terms = [score(self, t) for t in tensors if t.detach().abs().sum() > 0]
-        return sum(terms) if terms else tensors[0].sum() * 0
-    return penalty
+def _over_nonzero(num: torch.Tensor, sq: torch.Tensor, root: bool = False) -> torch.Tensor:
+    """num / sq (num / sqrt(sq) with ``root``) for a tensor whose sum of squares is sq, and 0 for an
+    all-zero tensor, which the original skips. Decided on the device, with no value read back to the
+    host (no GPU synchronisation per tensor and batch); the stand-in denominator keeps the gradient of
+    the skipped branch finite."""
+    ok = sq > 0
+    safe = torch.where(ok, sq, torch.ones_like(sq))
+    return torch.where(ok, num / (safe.sqrt() if root else safe), torch.zeros_like(num))
 
 
 class Hoyer(Regularizer):
     """DeepHoyer's Hoyer regularizer: sum over tensors of |w|_1 / |w|_2."""
     name = "hoyer"
     default_params = "all"
-    penalty = _elementwise(lambda self, t: t.abs().sum() / t.pow(2).sum().sqrt())
+
+    def penalty(self, tensors):
+        return sum(_over_nonzero(t.abs().sum(), t.pow(2).sum(), root=True) for t in tensors)
 
 
 class HoyerSquare(Regularizer):
     """DeepHoyer's Hoyer-Square: sum over tensors of |w|_1^2 / |w|_2^2."""
     name = "hoyer_square"
     default_params = "all"
-    penalty = _elementwise(lambda self, t: t.abs().sum().pow(2) / t.pow(2).sum())
+
+    def penalty(self, tensors):
+        return sum(_over_nonzero(t.abs().sum().pow(2), t.pow(2).sum()) for t in tensors)
 
 
 class TransformedL1(Regularizer):
@@ -237,7 +240,8 @@ class TransformedL1(Regularizer):
             raise ValueError(f"transformed_l1 parameter a must be a positive number, got {a!r}")
         self.a = float(a)
 
-    penalty = _elementwise(lambda self, t: ((self.a + 1) * t.abs() / (self.a + t.abs())).sum())
+    def penalty(self, tensors):  # 0 for an all-zero tensor as it stands: nothing to skip
+        return sum(((self.a + 1) * t.abs() / (self.a + t.abs())).sum() for t in tensors)
 
 
 def group_norms(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,11 +266,9 @@ class GroupHoyerSquare(Regularizer):
     def penalty(self, tensors):
         terms = []
         for w in tensors:
-            sq = w.pow(2).sum()
-            if sq.detach() > 0:
-                rows, cols = group_norms(w)
-                terms.append((rows.sum().pow(2) + cols.sum().pow(2)) / sq)
-        return sum(terms) if terms else tensors[0].sum() * 0
+            rows, cols = group_norms(w)
+            terms.append(_over_nonzero(rows.sum().pow(2) + cols.sum().pow(2), w.pow(2).sum()))
+        return sum(terms)
 
 
 REGULARIZERS: dict[str, type[Regularizer]] = {

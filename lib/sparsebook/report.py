@@ -203,10 +203,26 @@ def status_table(results) -> pd.DataFrame:
                      "dataset": r.get("dataset_label", c["dataset"]), "regularizer": c["regularizer"],
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
                      "wall time (s)": round(e["wall_time_s"], 1),
-                     "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None, "machine": f"{e['machine']}, {e['cpu_count']} cpus",
+                     "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None, "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
                      "device": e["device"], "torch": e["torch"], "torchvision": e["torchvision"],
                      "git commit": (e.get("git_commit") or "")[:8], "finished": e["finished_at"]})
     return pd.DataFrame(rows)
+
+
+def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float | None]) -> pd.DataFrame:
+    """Per kind of run (``art``, ``deephoyer``): how long rebuilding its results from an empty store
+    takes, bracketed by the runs' summed wall times (an upper bound: it counts pauses and other work)
+    and their CPU time over the machine's cores (a lower bound), next to a budget in minutes."""
+    rows = []
+    for kind, budget in budgets.items():
+        t = table[(table.profile == profile) & (table.kind == kind)] if len(table) else table
+        if not len(t):
+            continue
+        cpu = t["CPU time (s)"]
+        lower = round((cpu / t["cores"]).sum() / 60, 1) if cpu.notna().all() else None
+        rows.append({"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
+                     "lower bound (min)": lower, "budget (min)": budget})
+    return pd.DataFrame(rows).set_index("kind") if rows else pd.DataFrame({"note": ["no stored runs yet"]})
 
 
 def _mean(results, rule: str, key: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["load_bench", "bench_table", "goals_table", "machine_line"]
+__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio"]
 
 #: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
 GOALS = [
@@ -25,6 +25,13 @@ GOALS = [
 def load_bench(path) -> dict | None:
     path = Path(path)
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def step_cost_ratio(bench: dict, model: str, other: str) -> float | None:
+    """How many times ``other``'s training throughput (images/s, our trainer) ``model``'s is; None if
+    either was not measured."""
+    speed = {r["case"]: r.get("images_per_s") for r in bench["rows"] if r["benchmark"] == "train step"}
+    return speed[other] / speed[model] if speed.get(model) and speed.get(other) else None
 
 
 def machine_line(bench: dict) -> str:
