@@ -288,3 +288,13 @@ def test_gpu_path_options_run_on_the_cpu(tmp_path):
     assert all(math.isfinite(h["loss"]) for h in r["history"])
     ckpt = torch.load(tmp_path / "_checkpoints" / "smoke" / f"{runs.run_id(cfg)}.pt", weights_only=True)
     assert all(v.dtype == torch.float32 for k, v in ckpt["model"].items() if v.is_floating_point())
+
+
+def test_compiled_training_is_recorded_and_checkpoints_the_eager_module(tmp_path):
+    """torch.compile is an execution option: same id, recorded in env; the checkpoint holds plain names."""
+    cfg = art_smoke(dataset="synthetic_cifar10", normalize=True, regularizer="l1", sparsity=0.9)
+    r = runs.run(cfg, profile="smoke", results_dir=tmp_path, progress=False, compile=True)
+    assert r["status"] in ("finished", "art_cap_reached") and r["env"]["compiled"] is True
+    assert r["id"] == runs.run_id(cfg) and all(math.isfinite(h["loss"]) for h in r["history"])
+    ckpt = torch.load(tmp_path / "_checkpoints" / "smoke" / f"{runs.run_id(cfg)}.pt", weights_only=True)
+    assert not any(k.startswith("_orig_mod") for k in ckpt["model"])

@@ -111,9 +111,13 @@ class Session:
     def __init__(self, model: nn.Module, data: InMemoryData, *, seed: int, batch_size: int,
                  test_batch_size: int, device: torch.device, augment: Augment | None,
                  checkpoint: Callable[[dict], None], progress: bool = True, desc: str = "",
-                 amp: bool = False, channels_last: bool = False):
+                 amp: bool = False, channels_last: bool = False, compile: bool = False):
         self.device = torch.device(device)
         self.model, self.data = model, data
+        # the training forward pass may run through torch.compile; ``model`` itself (what checkpoints save
+        # and evaluation runs) stays the eager module, and the compiled one shares its parameters
+        self.forward = torch.compile(model) if compile else model
+        self.compiled = compile
         self.batch_size, self.test_batch_size = batch_size, test_batch_size
         self.augment, self.amp, self.channels_last = augment, amp, channels_last
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -140,11 +144,11 @@ class Session:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             if self.amp:
                 with torch.autocast(self.device.type, dtype=torch.bfloat16):
-                    out = model(xb)
+                    out = self._forward(xb)
                     ce = F.cross_entropy(out, yb)
                 loss = ce.float()
             else:
-                out = model(xb)
+                out = self._forward(xb)
                 loss = ce = F.cross_entropy(out, yb)
             if regularize:
                 r = regularizer(model)  # fp32, outside autocast
@@ -165,6 +169,17 @@ class Session:
         if not all(math.isfinite(v) for v in row.values()):
             raise NonFiniteLoss(f"training loss became non-finite: {row}")
         return row
+
+    def _forward(self, xb: torch.Tensor) -> torch.Tensor:
+        if self.forward is self.model:
+            return self.model(xb)
+        try:
+            return self.forward(xb)
+        except Exception as err:  # no C++ compiler, an unsupported op...: train on, uncompiled
+            warnings.warn(f"torch.compile failed ({type(err).__name__}: {str(err)[:200]}); training uncompiled",
+                          stacklevel=2)
+            self.forward, self.compiled = self.model, False
+            return self.model(xb)
 
     def test(self) -> dict:
         return evaluate(self.model, self.data.test_x, self.data.test_y, self.test_batch_size, self.channels_last)

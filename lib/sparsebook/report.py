@@ -30,7 +30,7 @@ STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "fail
 
 
 def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=None,
-                  train: bool | None = None) -> list[tuple]:
+                  train: bool | None = None, compile: bool = False) -> list[tuple]:
     """(row, result) for each (row, config): stored results are read, missing ones trained.
 
     ``train=None`` trains missing runs except at the ``cpu`` profile, whose results are
@@ -48,7 +48,7 @@ def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=N
         result = runs.stored(cfg, profile, results_dir)
         if result is None and train:
             result = runs.run(cfg, profile=profile, results_dir=results_dir, device=device, data_root=data_root,
-                              progress=False)
+                              progress=False, compile=compile)
         out.append((row, result or {"status": "not_run", "config": runs.settings(cfg), "profile": profile}))
     return out
 
@@ -204,7 +204,7 @@ def status_table(results) -> pd.DataFrame:
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
                      "wall time (s)": round(e["wall_time_s"], 1),
                      "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None, "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
-                     "device": e["device"], "torch": e["torch"], "torchvision": e["torchvision"],
+                     "device": e["device"], "compiled": bool(e.get("compiled")), "torch": e["torch"], "torchvision": e["torchvision"],
                      "git commit": (e.get("git_commit") or "")[:8], "finished": e["finished_at"]})
     return pd.DataFrame(rows)
 

@@ -207,8 +207,12 @@ def stored(config: Config, profile: str, results_dir: str | os.PathLike) -> dict
 
 def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "results",
         device: str | torch.device = "cpu", data_root: str | os.PathLike | None = None,
-        progress: bool = True) -> dict:
-    """Train ``config`` (resuming a checkpoint if one is there) or return its stored result."""
+        progress: bool = True, compile: bool = False) -> dict:
+    """Train ``config`` (resuming a checkpoint if one is there) or return its stored result.
+
+    ``device`` and ``compile`` (the training forward pass through ``torch.compile``; the benchmark page
+    shows where that pays) change how a run executes, not what it computes, so they are not part of
+    its settings or id; the result records both."""
     validate(config)
     _check(isinstance(profile, str) and re.fullmatch(r"[A-Za-z0-9_-]+", profile) is not None, "profile", profile,
            "a profile name (letters, digits, - or _)")
@@ -224,10 +228,10 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
         done = stored(config, profile, results_dir)  # another process may have finished it while we waited
         if done is not None:
             return done
-        return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress)
+        return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress, compile)
 
 
-def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress) -> dict:
+def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress, compile=False) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
                       config.train_subset, config.test_subset)
@@ -247,7 +251,7 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
                           {**state, "settings": settings(config), "elapsed": elapsed0 + time.time() - t0,
                            "cpu_elapsed": cpu0 + time.process_time() - c0}, ckpt_path),
                       progress=progress, desc=f"{config.kind} {config.model} {config.regularizer}",
-                      amp=config.amp, channels_last=config.channels_last)
+                      amp=config.amp, channels_last=config.channels_last, compile=compile)
     trainer = train_art if config.kind == "art" else train_deephoyer
     # Sparsity regularizers drive many weights towards (not to) zero; float32 denormals then make a CPU epoch
     # several times slower (a Group-HS epoch grew from 3 s to 19 s). Flushing them to zero costs no accuracy.
@@ -263,7 +267,7 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
     result = {
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
         "config": settings(config), "dataset_label": spec.label, "data_root": data.root,
-        "env": {**environment(device), "flush_denormal": bool(flush), "wall_time_s": elapsed0 + time.time() - t0,
+        "env": {**environment(device), "flush_denormal": bool(flush), "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
                 "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": ckpt is not None},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,

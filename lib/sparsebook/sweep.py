@@ -58,6 +58,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", nargs="+", help="only these models (the paper's name or the profile's stand-in)")
     p.add_argument("--sparsity", nargs="+", type=float, help="only these target sparsities (ART)")
     p.add_argument("--seed", nargs="+", type=int, help="only these seeds")
+    p.add_argument("--compile", action="store_true",
+                   help="train through torch.compile (pays on the ResNets here: see the benchmark page)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored")
     args = p.parse_args(argv)
     configs = plan(args.part, args.profile)
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
         if args.dry_run:
             continue
         try:
-            r = runs.run(cfg, profile=args.profile, results_dir=args.results, device=args.device,
+            r = runs.run(cfg, profile=args.profile, results_dir=args.results, device=args.device, compile=args.compile,
                          data_root=args.data_root, progress=False)
         except data.DataNotFoundError as err:
             print(f"    skipped: {str(err).splitlines()[0]}", flush=True)
