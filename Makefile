@@ -34,7 +34,7 @@ data: $(STAMP)  ## prepare the offline data sets (sparsebook.data.prepare_offlin
 	$(PY) -c "from sparsebook.data import prepare_offline; print(prepare_offline())"
 
 book: data  ## execute the chapters and build the HTML book into book/_build/html/
-	$(VENV)/bin/jupyter-book build book/
+	$(VENV)/bin/jupyter-book build --all book/  # every page: a page whose notebook did not change may read new results
 	@echo "book: $(CURDIR)/book/_build/html/index.html"
 
 # 1. the library's tests; 2. every chapter notebook at the smoke profile, writing
