@@ -215,3 +215,14 @@ def test_hoyer_measure():
     assert hoyer_measure(torch.ones(100)) == pytest.approx(0.0)
     assert hoyer_measure(torch.eye(10)[0]) == pytest.approx(1.0)
     assert 0 < hoyer_measure(torch.randn(100)) < 1
+
+
+def test_hypersparse_backward_after_another_forward_uses_its_own_values():
+    """The reused buffer holds the latest forward's tanh; an earlier graph's backward must not read it."""
+    ts = tensors(3)
+    reg = build("hypersparse", sparsity=0.9)
+    first = reg.penalty(ts)
+    expected = torch.autograd.grad(reg.penalty(ts), ts, retain_graph=True)
+    reg.penalty([torch.randn_like(t) for t in ts])  # refills the buffer with other weights
+    got = torch.autograd.grad(first, ts)
+    assert all(torch.allclose(g, e, rtol=1e-12, atol=1e-15) for g, e in zip(got, expected))

@@ -69,8 +69,8 @@ def evaluate_masked(model: nn.Module, mask: Mask, x, y, batch_size: int = 1000, 
     The weights are masked in place; a model with BatchNorm is then copied with each BatchNorm folded
     into the convolution before it (:func:`fold_batchnorm`) and restored at once, and the copy is
     evaluated; a model without BatchNorm is evaluated as it is and restored after. Folding saves a pass
-    over every activation (1.3-1.5x on the ResNets here; the benchmark page has the figures) and gives
-    the same function up to float rounding.
+    over every activation (the benchmark page measures the pruned evaluation of a ResNet) and gives the
+    same function up to float rounding.
     """
     params = dict(model.named_parameters())
     saved = {n: params[n].detach().clone() for n in mask.keep}
