@@ -12,7 +12,7 @@ from sparsebook import data
 
 def _offline_copy_missing(err: data.DataNotFoundError) -> bool:
     return err.dataset is not None and not any(
-        (place / "").is_dir() for place in data._offline_copies(err.dataset))
+        place.is_dir() for place in data._offline_copies(err.dataset))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -120,12 +120,16 @@ class HyperSparse(Regularizer):
 
     def scale(self, abs_weights: torch.Tensor) -> torch.Tensor:
         """s = 0.6585 / t for the threshold t of ``abs_weights``."""
-        t = hypersparse_threshold(abs_weights.detach(), self.sparsity)
-        return HYPERSPARSE_INFLECTION / t.clamp_min(torch.finfo(t.dtype).tiny)
+        return _scale_at(hypersparse_threshold(abs_weights.detach(), self.sparsity))
 
     def penalty(self, tensors, s: torch.Tensor | None = None):
         """The loss over ``tensors``; ``s`` overrides the scale taken from their threshold."""
         return _HyperSparseLoss.apply(self.sparsity, s, self._work, *tensors)
+
+
+def _scale_at(t: torch.Tensor) -> torch.Tensor:
+    """s = 0.6585 / t, which puts sech^2's bend at the threshold t (t = 0 clamped to the tiniest float)."""
+    return HYPERSPARSE_INFLECTION / t.clamp_min(torch.finfo(t.dtype).tiny)
 
 
 class _Workspace:
@@ -176,8 +180,7 @@ class _HyperSparseLoss(torch.autograd.Function):
         buf = work.fill(tensors, dtype)
         a = buf.sum()
         if s is None:
-            t = work.kth_smallest(int(math.floor(sparsity * buf.numel()))).to(buf.device)
-            s = HYPERSPARSE_INFLECTION / t.clamp_min(torch.finfo(dtype).tiny)
+            s = _scale_at(work.kth_smallest(int(math.floor(sparsity * buf.numel()))).to(buf.device))
         big_t = buf.mul_(s).tanh_().sum()  # buf now holds tanh(s|w|)
         ctx.save_for_backward(s, *tensors)
         ctx.work, ctx.generation, ctx.dtype = work, work.generation, dtype

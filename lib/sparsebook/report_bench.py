@@ -34,12 +34,17 @@ def step_cost_ratio(bench: dict, model: str, other: str) -> float | None:
     return speed[other] / speed[model] if speed.get(model) and speed.get(other) else None
 
 
+def _peak_gflops(peak: dict) -> float | None:
+    """The nominal fp32 peak in GFLOP/s; older records name it by vector unit."""
+    return peak.get("gflops", peak.get("avx512_gflops", peak.get("avx2_gflops")))
+
+
 def machine_line(bench: dict) -> str:
     """Where and when each part of the stored suite was measured (``--only`` reruns replace parts)."""
     lines = []
     for run in bench.get("runs") or [{"suites": ["all"], "env": bench["env"], "peak": bench.get("peak", {})}]:
         env, peak = run["env"], run.get("peak", {})
-        gflops = peak.get("gflops", peak.get("avx512_gflops", peak.get("avx2_gflops")))
+        gflops = _peak_gflops(peak)
         steal = env.get("cpu_steal_pct")
         lines.append(
             f"{', '.join(run['suites'])}: measured on {env['machine']} ({env['cpu_count']} cores, "
@@ -54,8 +59,7 @@ def bench_table(bench: dict) -> pd.DataFrame:
     out = pd.DataFrame({"benchmark": t.benchmark, "case": t.case, "ours (ms)": (1e3 * t.ours_s).round(2),
                         "baseline": t.baseline, "baseline (ms)": (1e3 * t.baseline_s).round(2),
                         "ratio": t.ratio.round(2)})
-    peak = bench.get("peak", {})
-    gflops = peak.get("gflops", peak.get("avx512_gflops"))
+    gflops = _peak_gflops(bench.get("peak", {}))
     if "gflops" in t and "peak_pct" not in t and gflops:
         t["peak_pct"] = 100 * t["gflops"] / gflops
     for col, label, digits in (("gflops", "GFLOP/s", 1), ("peak_pct", "% of peak", 1),
