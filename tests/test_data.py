@@ -198,6 +198,15 @@ def test_fake_idx_files_load(tmp_path):
     assert d.train_x[3].mul(255).round().unique().tolist() == [3]
 
 
+def test_a_folder_of_several_data_sets_is_searched_by_name(tmp_path, monkeypatch):
+    """SPARSEBOOK_DATA=<folder> with <folder>/mnist/*.gz and <folder>/fashion_mnist/*.gz, as ../shared/data."""
+    write_fake_idx(tmp_path / "data" / "mnist")
+    write_fake_idx(tmp_path / "data" / "fashion_mnist", n_train=30)
+    monkeypatch.setenv("SPARSEBOOK_DATA", str(tmp_path / "data"))
+    assert load("mnist", normalize=False).train_x.shape == (20, 1, 28, 28)
+    assert load("fashion_mnist", normalize=False).train_x.shape == (30, 1, 28, 28)
+
+
 def test_interrupted_preparation_leaves_nothing(tmp_path, monkeypatch, isolated):
     src = write_fake_idx(tmp_path / "gz")
     real_gunzip, calls = data._gunzip, []

@@ -138,7 +138,7 @@ def _layout(name: str, root: Path) -> Path | None:
         folder = _TORCHVISION[name]
         if all((root / folder / "raw" / f).is_file() for f in _IDX_FILES):
             return root
-        for src in (root, root / folder / "raw"):
+        for src in (root, root / folder / "raw", root / name):  # root / name: a folder of several data sets
             gz = [src / f"{f}.gz" for f in _IDX_FILES]
             if all(p.is_file() for p in gz):
                 def fill(tmp: Path) -> None:
