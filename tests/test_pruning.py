@@ -165,10 +165,10 @@ def test_kth_smallest_is_the_sorted_value(dtype):
         assert got.item() == ordered[k].item() and got.dtype == dtype
 
 
-@pytest.mark.parametrize("name", ["resnet20", "vgg19", "lenet5"])
+@pytest.mark.parametrize("name", ["resnet20", "vgg19", "lenet5", "lenet_300_100"])
 def test_evaluate_masked_is_the_pruned_deep_copy_and_leaves_the_model_alone(name):
-    """BatchNorm folded or not, channels_last or not: the numbers of a pruned deep copy, and the
-    model keeps its weights, buffers and mode."""
+    """BatchNorm folded or not, channels_last or not, CSR layers or not (LeNet-300-100 at 98 %): the
+    numbers of a pruned deep copy, and the model keeps its weights, buffers and mode."""
     import copy
 
     from sparsebook.loop import evaluate, evaluate_masked
@@ -183,11 +183,25 @@ def test_evaluate_masked_is_the_pruned_deep_copy_and_leaves_the_model_alone(name
                 m.running_var.uniform_(0.5, 2.0)
     shape = (1, 28, 28) if name.startswith("lenet") else (3, 32, 32)
     x, y = torch.randn(64, *shape), torch.randint(0, 10, (64,))
-    mask = prune_global_magnitude(models.conv_linear_weights(model), 0.9)
+    mask = prune_global_magnitude(models.conv_linear_weights(model), 0.98 if name == "lenet_300_100" else 0.9)
     reference = evaluate(mask.apply(copy.deepcopy(model)), x, y)
     before = copy.deepcopy(model.state_dict())
-    for channels_last in ((False, True) if name != "lenet5" else (False,)):
+    for channels_last in ((False, True) if not name.startswith("lenet") else (False,)):
         got = evaluate_masked(model, mask, x, y, channels_last=channels_last)
         assert got["acc"] == reference["acc"]
         assert got["loss"] == pytest.approx(reference["loss"], rel=1e-4)
     assert model.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_inference_copy_stores_sparse_linear_layers_as_csr_and_computes_the_same():
+    from sparsebook.loop import CSRLinear, inference_copy
+    torch.manual_seed(0)
+    model = models.build("lenet_300_100")
+    assert inference_copy(model, csr=True) is None  # dense: nothing would be faster
+    prune_global_magnitude(models.conv_linear_weights(model), 0.98).apply(model)
+    fast = inference_copy(model, csr=True)
+    assert isinstance(fast.fc1, CSRLinear) and fast.fc1.weight.layout == torch.sparse_csr
+    assert type(fast.fc3) is torch.nn.Linear  # 1,000 weights: below CSR_MIN_WEIGHTS, kept dense
+    assert type(model.fc1) is torch.nn.Linear and model.training  # the model is left alone
+    x = torch.randn(300, 1, 28, 28)
+    torch.testing.assert_close(fast(x), model.eval()(x), rtol=1e-5, atol=1e-5)

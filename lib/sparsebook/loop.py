@@ -9,6 +9,7 @@ distribution figures, and checkpoints. ART (:mod:`sparsebook.art`) and DeepHoyer
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from .data import Augment, InMemoryData, batches
 from .pruning import Mask
 
-__all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked", "fold_batchnorm"]
+__all__ = ["NonFiniteLoss", "Session", "CSRLinear", "evaluate", "evaluate_masked", "fold_batchnorm", "inference_copy"]
 
 LOG10_BINS = np.linspace(-8, 1, 91)
 #: on the CPU, evaluation runs in chunks of at most this many images whatever the batch size: larger chunks
@@ -63,32 +64,91 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 @torch.no_grad()
 def evaluate_masked(model: nn.Module, mask: Mask, x, y, batch_size: int = 1000, channels_last: bool = False,
-                    fold_bn: bool = True) -> dict:
+                    fast: bool = True) -> dict:
     """Evaluate ``model`` as if pruned by ``mask``, leaving ``model`` as it was.
 
-    The weights are masked in place; a model with BatchNorm is then copied with each BatchNorm folded
-    into the convolution before it (:func:`fold_batchnorm`) and restored at once, and the copy is
-    evaluated; a model without BatchNorm is evaluated as it is and restored after. Folding saves a pass
-    over every activation (the benchmark page measures the pruned evaluation of a ResNet) and gives the
-    same function up to float rounding.
+    The weights are masked in place, copied into an :func:`inference_copy` (BatchNorm folded, and on the
+    CPU channels_last where the model's class prefers it and CSR products for Linear layers that keep few
+    weights) and restored at once; the copy is evaluated. Where no such copy would be faster (or with
+    ``fast=False``), the masked model itself is evaluated and restored after. The numbers are the pruned
+    model's up to float rounding; the benchmark page measures the gain.
     """
     params = dict(model.named_parameters())
     saved = {n: params[n].detach().clone() for n in mask.keep}
+    on_cpu = x.device.type == "cpu"
+    channels_last = channels_last or (on_cpu and getattr(model, "cpu_eval_channels_last", False))
 
     def restore():
         for n, w in saved.items():
             params[n].copy_(w)
     mask.apply(model)
     try:
-        folded = fold_batchnorm(model, channels_last) if fold_bn else None
-        if folded is not None:
+        copied = inference_copy(model, channels_last, csr=on_cpu) if fast else None
+        if copied is not None:
             restore()
-        return evaluate(folded if folded is not None else model, x, y, batch_size, channels_last)
+        return evaluate(copied if copied is not None else model, x, y, batch_size, channels_last)
     finally:
         restore()
 
 
-def fold_batchnorm(model: nn.Module, channels_last: bool = False) -> nn.Module | None:
+#: On the CPU a Linear layer keeping at most this fraction of its weights, and holding at least
+#: CSR_MIN_WEIGHTS, is evaluated as a CSR sparse x dense product. Measured here at batch 256: a 784x300
+#: layer at 2 % density 1.8x faster than dense, at 5 % 1.4x, even near 12 %; a 300x100 one (30k weights)
+#: is slower at any density, the sparse kernel's fixed cost outweighing its few multiplications.
+CSR_MAX_DENSITY = 0.05
+CSR_MIN_WEIGHTS = 100_000
+
+
+class CSRLinear(nn.Module):
+    """An inference-only Linear whose weight is stored in CSR: y = (W x^T)^T + b.
+
+    Written by hand because torch has no sparse Linear module; the product is torch's CSR matmul."""
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        with warnings.catch_warnings():  # "sparse CSR tensor support is in beta": known, and measured
+            warnings.simplefilter("ignore", UserWarning)
+            self.weight = linear.weight.detach().to_sparse_csr()
+        self.bias = None if linear.bias is None else linear.bias.detach()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        out = (self.weight @ flat.T).T
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*x.shape[:-1], out.shape[-1])
+
+
+def _csr_pays(layer: nn.Module) -> bool:
+    if not isinstance(layer, nn.Linear):
+        return False
+    w = layer.weight
+    return (w.device.type == "cpu" and w.numel() >= CSR_MIN_WEIGHTS
+            and int(torch.count_nonzero(w)) <= CSR_MAX_DENSITY * w.numel())
+
+
+@torch.no_grad()
+def inference_copy(model: nn.Module, channels_last: bool = False, csr: bool = False) -> nn.Module | None:
+    """An eval-mode copy of ``model`` computing the same function faster, or None if nothing would change:
+    every Conv2d -> BatchNorm2d pair folded (:func:`fold_batchnorm`), the copy channels_last if asked, and
+    with ``csr`` each Linear layer that keeps few weights as a :class:`CSRLinear`. ``model`` is left alone."""
+    fast = fold_batchnorm(model)
+    sparse = [name for name, m in model.named_modules() if csr and _csr_pays(m)]
+    if fast is None and not channels_last and not sparse:
+        return None
+    if fast is None:
+        was_training = model.training
+        fast = copy.deepcopy(model.eval())
+        model.train(was_training)
+    if channels_last:
+        fast = fast.to(memory_format=torch.channels_last)
+    for name in sparse:
+        parent, _, child = name.rpartition(".")
+        setattr(fast.get_submodule(parent), child, CSRLinear(fast.get_submodule(name)))
+    return fast
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module | None:
     """An eval-mode copy of ``model`` with every Conv2d -> BatchNorm2d pair folded into one Conv2d, by
     torch.fx's ``fuse``; None if the model has no BatchNorm or cannot be traced (the caller then
     evaluates it unchanged)."""
@@ -102,7 +162,7 @@ def fold_batchnorm(model: nn.Module, channels_last: bool = False) -> nn.Module |
         return None
     finally:
         model.train(was_training)
-    return folded.to(memory_format=torch.channels_last) if channels_last else folded
+    return folded
 
 
 class Session:

@@ -152,7 +152,11 @@ class _Workspace:
             self.abs, self.scratch = torch.empty(n, dtype=dtype, device=device), None
         offset = 0
         for t in tensors:
-            self.abs[offset:offset + t.numel()].copy_(t.detach().reshape(-1)).abs_()
+            flat, dst = t.detach().reshape(-1), self.abs[offset:offset + t.numel()]
+            if flat.dtype == dtype:
+                torch.abs(flat, out=dst)  # one pass instead of two
+            else:
+                dst.copy_(flat).abs_()   # half-precision weights into the fp32 buffer
             offset += t.numel()
         self.generation += 1
         return self.abs
