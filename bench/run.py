@@ -38,8 +38,9 @@ SIZES = {  # batches per timed repeat (per model), repeats, images for the data 
 
 
 def paired(ours, baseline, repeats: int) -> tuple[float, float]:
-    """Medians of ``ours`` and ``baseline`` timed alternately (ABAB...), after one warm-up of each, so
-    that drifts of the machine (clock, caches, a neighbour's load) hit both alike."""
+    """Medians of ``ours`` and ``baseline`` timed alternately, which one goes first swapping from pair to
+    pair (AB BA AB ...), after one warm-up of each: drifts of the machine (clock, caches, a neighbour's
+    load) hit both alike, and so does whatever favours the first or the second of a pair."""
     return paired_spread(ours, baseline, repeats)[:2]
 
 
@@ -48,8 +49,8 @@ def paired_spread(ours, baseline, repeats: int) -> tuple[float, float, float, fl
     measurement of the ratio wanders on this machine."""
     ours(), baseline()
     t = {0: [], 1: []}
-    for _ in range(repeats):
-        for k, fn in ((0, ours), (1, baseline)):
+    for i in range(repeats):
+        for k, fn in ((0, ours), (1, baseline))[::1 if i % 2 == 0 else -1]:
             t[k] += _times(fn, 1)
     ratios = [b / a for a, b in zip(t[0], t[1])]
     q = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else ratios * 3
@@ -150,7 +151,8 @@ def bench_train_step(cfg) -> list[dict]:
                     "baseline": baseline, "ratio": base / ours, "images_per_s": n / ours, "gflops": gf,
                     **({"peak_pct": 100 * gf / peak["gflops"]} if "gflops" in peak else {}), **extra}
         s = session(model)
-        ours, base, q1, q3 = paired_spread(lambda: s.train_epoch(opt), plain, cfg["repeats"])
+        # the goal is a ratio of 1.0: twice the repeats, for a median and quartiles that hold still
+        ours, base, q1, q3 = paired_spread(lambda: s.train_epoch(opt), plain, 2 * cfg["repeats"] + 1)
         out.append(row(name, ours, base, ratio_q1=q1, ratio_q3=q3))
         if not name.startswith("lenet"):  # convolutions: NHWC kernels
             cl = session(copy.deepcopy(model), channels_last=True)

@@ -40,3 +40,16 @@ def test_step_cost_ratio_reads_the_train_step_rows():
             {"benchmark": "train step", "case": "lenet_300_100", "images_per_s": 1500.0}]
     assert report_bench.step_cost_ratio({"rows": rows}, "lenet5", "lenet_300_100") == 15
     assert report_bench.step_cost_ratio({"rows": rows}, "vgg19", "lenet_300_100") is None
+
+
+def test_goals_say_when_a_missed_ratio_would_need_more_than_the_machine_reaches():
+    from sparsebook import report_bench
+    step = {"benchmark": "train step", "case": "vgg19", "baseline": "minimal hand-written loop", "ours_s": 1.0,
+            "baseline_s": 1.0, "ratio": 1.0, "peak_pct": 80.0}
+    ev = {"benchmark": "pruned evaluation", "case": "resnet32", "baseline": "deep copy (original)", "ours_s": 1.0,
+          "baseline_s": 1.3, "ratio": 1.3, "baseline_peak_pct": 60.0}
+    goal = "pruned evaluation >= 2x the original's"
+    met = report_bench.goals_table({"rows": [step, ev]}).loc[goal, "met"]
+    assert met.startswith("no: 2x would need 120 % of the peak") and "80 %" in met
+    ev["baseline_peak_pct"] = 30.0  # 2x would need 60 %: reachable, so a plain miss
+    assert report_bench.goals_table({"rows": [step, ev]}).loc[goal, "met"] == "no"

@@ -92,8 +92,10 @@ def goals_table(bench: dict) -> pd.DataFrame:
                 met = "within noise"
         if met == "no" and "baseline_peak_pct" in sel and pd.notna(sel.baseline_peak_pct[at]):
             need = sel.baseline_peak_pct[at] * limit  # what the goal asks of the machine, in dense FLOP/s
+            best = rows.loc[rows.benchmark == "train step", "peak_pct"].max() if "peak_pct" in rows else None
             measured += f" ({sel.case[at]}; the baseline runs at {sel.baseline_peak_pct[at]:.0f} % of peak)"
-            if need > 100:
-                met = f"no: {limit:g}x needs {need:.0f} % of peak"
+            if best is not None and pd.notna(best) and need > best:
+                met = (f"no: {limit:g}x would need {need:.0f} % of the peak in dense kernels; "
+                       f"the best step measured here reaches {best:.0f} %")
         records.append({"goal": goal, "measured (worst case)": measured, "met": met})
     return pd.DataFrame(records).set_index("goal")
