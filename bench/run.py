@@ -154,7 +154,7 @@ def bench_train_step(cfg) -> list[dict]:
         # the goal is a ratio of 1.0: twice the repeats, for a median and quartiles that hold still
         ours, base, q1, q3 = paired_spread(lambda: s.train_epoch(opt), plain, 2 * cfg["repeats"] + 1)
         out.append(row(name, ours, base, ratio_q1=q1, ratio_q3=q3))
-        if not name.startswith("lenet"):  # convolutions: NHWC kernels
+        if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):  # convolutions: NHWC kernels
             cl = session(copy.deepcopy(model), channels_last=True)
             cl_opt = torch.optim.SGD(cl.model.parameters(), lr=0.01, momentum=0.9)
             ours, base = paired(lambda: cl.train_epoch(cl_opt), plain, cfg["repeats"])
