@@ -153,7 +153,9 @@ def bench_train_step(cfg) -> list[dict]:
         s = session(model)
         # the goal is a ratio of 1.0: twice the repeats, for a median and quartiles that hold still
         ours, base, q1, q3 = paired_spread(lambda: s.train_epoch(opt), plain, 2 * cfg["repeats"] + 1)
-        out.append(row(name, ours, base, ratio_q1=q1, ratio_q3=q3))
+        # the control: the bare loop against itself, how far a ratio of two equal loops wanders here
+        aa_q1, aa_q3 = paired_spread(plain, plain, 2 * cfg["repeats"] + 1)[2:]
+        out.append(row(name, ours, base, ratio_q1=q1, ratio_q3=q3, control_q1=aa_q1, control_q3=aa_q3))
         if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):  # convolutions: NHWC kernels
             cl = session(copy.deepcopy(model), channels_last=True)
             cl_opt = torch.optim.SGD(cl.model.parameters(), lr=0.01, momentum=0.9)

@@ -18,7 +18,9 @@ def test_bench_smoke_writes_every_benchmark(tmp_path):
                      "pruned evaluation", "sparse inference", "before/after"}
     assert all(r["ours_s"] > 0 and r["baseline_s"] > 0 for r in result["rows"])
     assert "torch" in result["env"]
-    assert all(r["ratio_q1"] <= r["ratio_q3"] for r in result["rows"] if r["benchmark"] == "train step")
+    plain_rows = [r for r in result["rows"] if r["benchmark"] == "train step" and "," not in r["case"]]
+    assert plain_rows and all(r["ratio_q1"] <= r["ratio_q3"] and r["control_q1"] <= r["control_q3"]
+                              for r in plain_rows)
 
 
 def test_goals_read_a_ratio_inside_its_noise_as_within_noise():
@@ -30,6 +32,10 @@ def test_goals_read_a_ratio_inside_its_noise_as_within_noise():
     train = goals.loc[goals.index.str.startswith("our trainer")].iloc[0]
     assert train["met"] == "within noise" and "lenet5" in train["measured (worst case)"]
     bench["rows"][0].update(ratio_q3=0.99)
+    assert report_bench.goals_table(bench).loc[train.name, "met"] == "no"
+    bench["rows"][0].update(control_q1=0.96, control_q3=1.04)  # two equal loops read as far apart
+    assert report_bench.goals_table(bench).loc[train.name, "met"] == "within noise"
+    bench["rows"][0].update(control_q1=0.98)
     assert report_bench.goals_table(bench).loc[train.name, "met"] == "no"
 
 
