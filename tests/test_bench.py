@@ -59,3 +59,21 @@ def test_goals_say_when_a_missed_ratio_would_need_more_than_the_machine_reaches(
     assert met.startswith("no: 2x would need 120 % of the peak") and "80 %" in met
     ev["baseline_peak_pct"] = 30.0  # 2x would need 60 %: reachable, so a plain miss
     assert report_bench.goals_table({"rows": [step, ev]}).loc[goal, "met"] == "no"
+
+
+def test_gpu_record_tables():
+    from sparsebook import report_bench
+    after = {"env": {"gpu": "X", "torch": "2", "wall_time_s": 1.0}, "rows": [
+        {"benchmark": "gpu step", "case": "vgg19, fp32", "step_ms": 9.0, "images_per_s": 7000.0, "tflops": 17.0},
+        {"benchmark": "gpu step", "case": "vgg19, fp32 + hypersparse", "step_ms": 12.0, "images_per_s": 5300.0,
+         "tflops": 13.0, "overhead_pct": 33.3},
+        {"benchmark": "gpu threshold", "case": "vgg19 (20 weights)", "step_ms": 1.0, "kthvalue_ms": 100.0,
+         "ratio": 100.0}]}
+    before = {"rows": [{**after["rows"][1], "step_ms": 150.0}]}
+    assert report_bench.gpu_images_per_s(after, "vgg19", "hypersparse") == 5300.0
+    assert report_bench.gpu_images_per_s(after, "resnet32") is None and report_bench.gpu_images_per_s(None, "vgg19") is None
+    fix = report_bench.gpu_hypersparse_fix(before, after)
+    assert fix.loc["vgg19"].tolist() == [150.0, 12.0, 9.0]
+    table = report_bench.gpu_table(after)
+    assert table.loc[("gpu threshold", "vgg19 (20 weights)"), "x faster than kthvalue"] == 100.0
+    assert "X" in report_bench.gpu_line(after)

@@ -205,3 +205,15 @@ def test_inference_copy_stores_sparse_linear_layers_as_csr_and_computes_the_same
     assert type(model.fc1) is torch.nn.Linear and model.training  # the model is left alone
     x = torch.randn(300, 1, 28, 28)
     torch.testing.assert_close(fast(x), model.eval()(x), rtol=1e-5, atol=1e-5)
+
+
+def test_kth_smallest_sorts_off_the_cpu(monkeypatch):
+    """On a GPU torch.kthvalue over one long vector is ~100x slower than a sort (bench/gpu.py): off the CPU
+    the threshold comes from a sort. Checked here on the meta device, which has no data but does dispatch."""
+    from sparsebook.pruning import kth_smallest
+
+    def no_kthvalue(*args, **kwargs):
+        raise AssertionError("torch.kthvalue used off the CPU")
+    monkeypatch.setattr(torch.Tensor, "kthvalue", no_kthvalue)
+    got = kth_smallest(torch.empty(50, 7, device="meta"), 300)
+    assert got.device.type == "meta" and got.shape == ()

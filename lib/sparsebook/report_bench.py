@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio"]
+__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio", "gpu_table", "gpu_line",
+           "gpu_images_per_s", "gpu_hypersparse_fix"]
 
 #: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
 GOALS = [
@@ -103,3 +104,43 @@ def goals_table(bench: dict) -> pd.DataFrame:
                        f"the best step measured here reaches {best:.0f} %")
         records.append({"goal": goal, "measured (worst case)": measured, "met": met})
     return pd.DataFrame(records).set_index("goal")
+
+
+# -- bench/gpu.py's record (results/bench/gpu.json) ---------------------------------------------------------
+GPU_COLUMNS = {"step_ms": "time (ms)", "images_per_s": "images/s", "tflops": "TFLOP/s",
+               "overhead_pct": "over unregularized (%)", "kthvalue_ms": "torch.kthvalue (ms)",
+               "ratio": "x faster than kthvalue"}
+
+
+def gpu_line(gpu: dict) -> str:
+    env = gpu["env"]
+    return (f"measured on {env.get('gpu', env.get('device_name', '?'))}, torch {env['torch']}, "
+            f"git {(env.get('git_commit') or '?')[:8]}, {env['wall_time_s']:.0f} s; cuDNN TF32 "
+            f"{'on' if env.get('cudnn_allow_tf32') else 'off'}, matmul TF32 {'on' if env.get('matmul_allow_tf32') else 'off'}")
+
+
+def gpu_table(gpu: dict) -> pd.DataFrame:
+    """Each measured GPU step and threshold, as ``bench/gpu.py`` recorded them."""
+    t = pd.DataFrame(gpu["rows"]).set_index(["benchmark", "case"])
+    return t[[c for c in GPU_COLUMNS if c in t]].rename(columns=GPU_COLUMNS).round(2).astype(object).fillna("")
+
+
+def gpu_images_per_s(gpu: dict | None, model: str, regularizer: str | None = None,
+                     mode: str = "fp32") -> float | None:
+    """Measured training throughput of ``model`` on the GPU (``mode`` as recorded), or None."""
+    case = f"{model}, {mode}" + (f" + {regularizer}" if regularizer else "")
+    for r in (gpu or {}).get("rows", []):
+        if r["benchmark"] == "gpu step" and r["case"] == case:
+            return r["images_per_s"]
+    return None
+
+
+def gpu_hypersparse_fix(before: dict, after: dict) -> pd.DataFrame:
+    """The fp32 HyperSparse step (ms) with the threshold by ``torch.kthvalue`` (``before``'s record) and by
+    a sort (``after``'s), beside the unregularized step, per model."""
+    def ms(record, case):
+        return next((r["step_ms"] for r in record["rows"] if r["case"] == case), float("nan"))
+    names = dict.fromkeys(r["case"].split(",")[0] for r in after["rows"] if r["benchmark"] == "gpu step")
+    return pd.DataFrame({m: {"HyperSparse, torch.kthvalue (before)": ms(before, f"{m}, fp32 + hypersparse"),
+                             "HyperSparse, sort (now)": ms(after, f"{m}, fp32 + hypersparse"),
+                             "unregularized (now)": ms(after, f"{m}, fp32")} for m in names}).T.round(2)
