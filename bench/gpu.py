@@ -29,7 +29,7 @@ from sparsebook.pruning import kth_smallest  # noqa: E402
 from sparsebook.store import atomic_write_json, environment  # noqa: E402
 
 MODELS = (("resnet32", 10), ("vgg19", 100))
-REGULARIZERS = (None, "hypersparse", "l1", "l2")
+REGULARIZERS = (None, "hypersparse", "hypersparse per tensor", "l1", "l2")
 
 
 def _timed(fn, steps: int) -> float:
@@ -57,8 +57,9 @@ def bench_steps(device, steps: int, rounds: int) -> list[dict]:
             if amp:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = torch.randint(0, classes, (64,), device=device)
-            regs = {r: None if r is None else regularizers.build(r, **({"sparsity": 0.98} if r == "hypersparse"
-                                                                       else {})) for r in REGULARIZERS}
+            regs = {r: None if r is None else regularizers.build(r.split()[0], **(
+                {"sparsity": 0.98} if r.startswith("hypersparse") else {})) for r in REGULARIZERS}
+            regs["hypersparse per tensor"]._work.flat = False  # before: the CPU's per-tensor kernels
 
             def step(reg):
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):

@@ -72,8 +72,9 @@ def test_gpu_record_tables():
     before = {"rows": [{**after["rows"][1], "step_ms": 150.0}]}
     assert report_bench.gpu_images_per_s(after, "vgg19", "hypersparse") == 5300.0
     assert report_bench.gpu_images_per_s(after, "resnet32") is None and report_bench.gpu_images_per_s(None, "vgg19") is None
+    after["rows"].append({**after["rows"][1], "case": "vgg19, fp32 + hypersparse per tensor", "step_ms": 14.0})
     fix = report_bench.gpu_hypersparse_fix(before, after)
-    assert fix.loc["vgg19"].tolist() == [150.0, 12.0, 9.0]
+    assert fix.loc["vgg19"].tolist() == [150.0, 14.0, 12.0, 9.0]
     table = report_bench.gpu_table(after)
     assert table.loc[("gpu threshold", "vgg19 (20 weights)"), "x faster than kthvalue"] == 100.0
     assert "X" in report_bench.gpu_line(after)

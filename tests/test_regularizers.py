@@ -226,3 +226,16 @@ def test_hypersparse_backward_after_another_forward_uses_its_own_values():
     reg.penalty([torch.randn_like(t) for t in ts])  # refills the buffer with other weights
     got = torch.autograd.grad(first, ts)
     assert all(torch.allclose(g, e, rtol=1e-12, atol=1e-15) for g, e in zip(got, expected))
+
+
+def test_hypersparse_flat_path_gives_the_same_value_and_gradient():
+    """The GPU's path (one flat vector, few kernels), forced on the CPU, against the per-tensor one."""
+    ts = tensors(3)
+    per_tensor, flat = build("hypersparse", sparsity=0.9), build("hypersparse", sparsity=0.9)
+    flat._work.flat = True
+    v_ref, v_flat = per_tensor.penalty(ts), flat.penalty(ts)
+    assert v_flat.item() == pytest.approx(v_ref.item(), abs=1e-12)
+    g_ref, g_flat = torch.autograd.grad(v_ref, ts), torch.autograd.grad(v_flat, ts, retain_graph=True)
+    assert all(a.shape == b.shape and torch.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(g_ref, g_flat))
+    flat.penalty([torch.randn_like(t) for t in ts])  # a later forward: the earlier backward recomputes
+    assert all(torch.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(g_ref, torch.autograd.grad(v_flat, ts)))

@@ -139,15 +139,28 @@ class _Workspace:
     ``scratch`` is a copy that selection may reorder. Allocating 80 MB afresh per batch (VGG-19) costs
     more in page faults than the arithmetic: the benchmark page has the before/after figures.
     ``generation`` counts fills, so a backward pass knows whether ``abs`` still holds its forward's values.
+
+    On a GPU the cost is the number of kernels, not memory traffic (``bench/gpu.py``: each regularizer adds
+    20-40 % to a millisecond step, launching a few kernels per weight tensor). There (``flat``: None =
+    off the CPU) the weights are concatenated once and every step, the backward pass included, runs on
+    the one flat vector.
     """
 
-    def __init__(self):
+    def __init__(self, flat: bool | None = None):
         self.abs: torch.Tensor | None = None
         self.scratch: torch.Tensor | None = None
         self.generation = 0
+        self.flat = flat
+
+    def is_flat(self, device: torch.device) -> bool:
+        return device.type != "cpu" if self.flat is None else self.flat
 
     def fill(self, tensors, dtype: torch.dtype) -> torch.Tensor:
         n, device = sum(t.numel() for t in tensors), tensors[0].device
+        if self.is_flat(device):  # one concatenation; the caching allocator makes the fresh buffer cheap
+            self.abs, self.scratch = _concat(tensors, dtype).abs_(), None
+            self.generation += 1
+            return self.abs
         if self.abs is None or (self.abs.numel(), self.abs.dtype, self.abs.device) != (n, dtype, device):
             self.abs, self.scratch = torch.empty(n, dtype=dtype, device=device), None
         offset = 0
@@ -198,6 +211,12 @@ class _HyperSparseLoss(torch.autograd.Function):
         s, *tensors = ctx.saved_tensors
         scale = grad * ctx.ratio * s
         kept = ctx.work.generation == ctx.generation  # else another forward pass refilled the buffer
+        if ctx.work.is_flat(tensors[0].device):  # a handful of kernels for all tensors together
+            flat = _concat(tensors, ctx.dtype)
+            th = ctx.work.abs if kept else torch.tanh(s * flat.abs())
+            g = torch.ops.aten.tanh_backward(torch.sign(flat).mul_(scale), th)
+            parts = g.split([t.numel() for t in tensors])
+            return (None, None, None, *(p.view(t.shape).to(t.dtype) for p, t in zip(parts, tensors)))
         out, offset = [], 0
         for t in tensors:
             th = (ctx.work.abs[offset:offset + t.numel()].view(t.shape) if kept
@@ -206,6 +225,11 @@ class _HyperSparseLoss(torch.autograd.Function):
             # tanh_backward(g, th) = g * (1 - th^2): sech^2 in one pass
             out.append(torch.ops.aten.tanh_backward(torch.sign(t).to(ctx.dtype).mul_(scale), th).to(t.dtype))
         return (None, None, None, *out)
+
+
+def _concat(tensors, dtype: torch.dtype) -> torch.Tensor:
+    """Every tensor flattened into one new vector of ``dtype``."""
+    return torch.cat([t.detach().reshape(-1).to(dtype) for t in tensors])
 
 
 def _over_nonzero(num: torch.Tensor, sq: torch.Tensor, root: bool = False) -> torch.Tensor:

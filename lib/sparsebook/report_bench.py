@@ -136,11 +136,14 @@ def gpu_images_per_s(gpu: dict | None, model: str, regularizer: str | None = Non
 
 
 def gpu_hypersparse_fix(before: dict, after: dict) -> pd.DataFrame:
-    """The fp32 HyperSparse step (ms) with the threshold by ``torch.kthvalue`` (``before``'s record) and by
-    a sort (``after``'s), beside the unregularized step, per model."""
+    """The fp32 HyperSparse step (ms) with the threshold by ``torch.kthvalue`` (``before``'s record), then
+    by a sort with per-tensor kernels and on one flat vector (both in ``after``'s record, timed in the
+    same process), beside the unregularized step, per model. The two records come from different
+    machines of one kind: compare within a record."""
     def ms(record, case):
         return next((r["step_ms"] for r in record["rows"] if r["case"] == case), float("nan"))
     names = dict.fromkeys(r["case"].split(",")[0] for r in after["rows"] if r["benchmark"] == "gpu step")
-    return pd.DataFrame({m: {"HyperSparse, torch.kthvalue (before)": ms(before, f"{m}, fp32 + hypersparse"),
-                             "HyperSparse, sort (now)": ms(after, f"{m}, fp32 + hypersparse"),
+    return pd.DataFrame({m: {"HyperSparse, torch.kthvalue (first)": ms(before, f"{m}, fp32 + hypersparse"),
+                             "HyperSparse, sort, per tensor (second)": ms(after, f"{m}, fp32 + hypersparse per tensor"),
+                             "HyperSparse, sort, flat (now)": ms(after, f"{m}, fp32 + hypersparse"),
                              "unregularized (now)": ms(after, f"{m}, fp32")} for m in names}).T.round(2)
