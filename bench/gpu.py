@@ -47,7 +47,7 @@ def bench_steps(device, steps: int, rounds: int) -> list[dict]:
     rows = []
     for name, classes in MODELS:
         cpu_model = models.build(name, num_classes=classes)
-        macs = accounting.totals(accounting.layer_stats(cpu_model, (3, 32, 32)))["macs_dense"]
+        macs = accounting.dense_macs(cpu_model, (3, 32, 32))
         for amp in (False, True):
             model = cpu_model.to(device)
             if amp:

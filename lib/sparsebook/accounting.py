@@ -18,7 +18,7 @@ from torch import nn
 from .models import prunable_layers
 from .regularizers import hoyer_measure
 
-__all__ = ["layer_stats", "totals", "model_counts"]
+__all__ = ["layer_stats", "totals", "dense_macs", "model_counts"]
 
 
 def _macs_per_weight(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, int]:
@@ -119,6 +119,11 @@ def totals(rows: list[dict]) -> dict:
     if rows and "params_after_removal" in rows[0]:
         out["params_after_removal"] = sum(r["params_after_removal"] for r in rows)
     return out
+
+
+def dense_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one dense forward pass, per image of ``input_shape``."""
+    return totals(layer_stats(model, input_shape))["macs_dense"]
 
 
 @torch.no_grad()

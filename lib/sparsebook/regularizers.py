@@ -156,11 +156,11 @@ class _Workspace:
         return device.type != "cpu" if self.flat is None else self.flat
 
     def fill(self, tensors, dtype: torch.dtype) -> torch.Tensor:
-        n, device = sum(t.numel() for t in tensors), tensors[0].device
-        if self.is_flat(device):  # one concatenation; the caching allocator makes the fresh buffer cheap
+        if self.is_flat(tensors[0].device):  # one concatenation; the caching allocator makes it cheap
             self.abs, self.scratch = _concat(tensors, dtype).abs_(), None
             self.generation += 1
             return self.abs
+        n, device = sum(t.numel() for t in tensors), tensors[0].device
         if self.abs is None or (self.abs.numel(), self.abs.dtype, self.abs.device) != (n, dtype, device):
             self.abs, self.scratch = torch.empty(n, dtype=dtype, device=device), None
         offset = 0
