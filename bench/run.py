@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sparsebook import accounting, data, loop, models, regularizers
+from sparsebook import accounting, data, loop, models, pruning, regularizers
 from sparsebook.loop import Session, evaluate, evaluate_masked, inference_copy
 from sparsebook.pruning import kth_smallest, prune_global_magnitude
 from sparsebook.store import atomic_write_json, environment
@@ -189,12 +189,15 @@ def bench_regularizers(cfg) -> list[dict]:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        # the goals are overheads of 5-10 %: twice the repeats and a control, as for the train step
+        aa_q1, aa_q3 = paired_spread(lambda: step(None), lambda: step(None), 2 * cfg["repeats"] + 1)[2:]
         for reg_name in ("hypersparse", "l1", "l2"):
             reg = regularizers.build(reg_name, **({"sparsity": 0.98} if reg_name == "hypersparse" else {}))
-            t, base = paired(lambda: step(reg), lambda: step(None), cfg["repeats"])
+            t, base, q1, q3 = paired_spread(lambda: step(reg), lambda: step(None), 2 * cfg["repeats"] + 1)
             out.append({"benchmark": "regularizer cost", "case": f"{name} + {reg_name}", "ours_s": t,
                         "baseline_s": base, "baseline": "unregularized step", "ratio": base / t,
-                        "overhead_pct": 100 * (t / base - 1)})
+                        "overhead_pct": 100 * (t / base - 1), "ratio_q1": q1, "ratio_q3": q3,
+                        "control_q1": aa_q1, "control_q3": aa_q3})
         weights = list(models.conv_linear_weights(model).values())
         hs = regularizers.build("hypersparse", sparsity=0.98)
 
@@ -354,6 +357,20 @@ def bench_before_after(cfg) -> list[dict]:
                 "tanh kept for the backward pass",
                 "ours_s": ours, "baseline_s": base, "baseline": "autograd through the concatenation (before)",
                 "ratio": base / ours})
+    weights = torch.cat([p.detach().reshape(-1) for p in models.conv_linear_weights(model).values()]).abs()
+    k, scratch, part_min = int(0.98 * weights.numel()), torch.empty_like(weights), pruning.SELECT_PART_MIN
+
+    def select_in(part_min_now):
+        pruning.SELECT_PART_MIN = part_min_now
+        try:
+            kth_smallest(weights, k, scratch)
+        finally:
+            pruning.SELECT_PART_MIN = part_min
+    ours, base = paired(lambda: select_in(part_min), lambda: select_in(weights.numel() + 1), cfg["repeats"] * 4)
+    parts = pruning.selection_parts(weights.numel())
+    out.append({"benchmark": "before/after", "case": f"HyperSparse threshold, {name} ({weights.numel():,} weights): "
+                f"selection in {parts} parts, one thread each", "ours_s": ours, "baseline_s": base,
+                "baseline": "one part (before)", "ratio": base / ours})
     name = cfg["big"][0]
     model = _inputs(name, 1, cfg["reg_width"])[0]
     flat = torch.cat([p.detach().reshape(-1) for p in models.conv_linear_weights(model).values()]).abs()

@@ -165,6 +165,27 @@ def test_kth_smallest_is_the_sorted_value(dtype):
         assert got.item() == ordered[k].item() and got.dtype == dtype
 
 
+@pytest.mark.parametrize("parts", [2, 3])
+def test_kth_smallest_in_parallel_parts_is_the_sorted_value(monkeypatch, parts):
+    """Selection in parts (threads) is exact: ties, layers of different scales, a scratch buffer, ranks
+    below N/2 (one part), and values dealt so unevenly that the parts' guess misses (the whole is used)."""
+    from sparsebook import pruning
+    monkeypatch.setattr(pruning, "SELECT_PART_MIN", 1000)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: parts)
+    g = torch.Generator().manual_seed(0)
+    layers = torch.cat([torch.randn(30_011, generator=g) * 3, torch.randn(60_000, generator=g).round(decimals=1),
+                        torch.zeros(5000)]).abs()
+    uneven = torch.ones(parts * 4096 * 8)
+    uneven.view(-1, parts, 4096)[:, 0] = 2.0  # every large value lands in the first part
+    for values in (layers, layers.double(), uneven):
+        ordered = torch.sort(values).values
+        scratch = torch.empty_like(values)
+        for k in (0, len(values) // 3, len(values) // 2, int(0.9 * len(values)), int(0.98 * len(values)),
+                  len(values) - 1):
+            got = pruning.kth_smallest(values, k, scratch if k % 2 else None)
+            assert got.item() == ordered[k].item() and got.dtype == values.dtype, (k, len(values))
+
+
 @pytest.mark.parametrize("name", ["resnet20", "vgg19", "lenet5", "lenet_300_100"])
 def test_evaluate_masked_is_the_pruned_deep_copy_and_leaves_the_model_alone(name):
     """BatchNorm folded or not, channels_last or not, CSR layers or not (LeNet-300-100 at 98 %): the

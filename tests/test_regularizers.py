@@ -228,6 +228,18 @@ def test_hypersparse_backward_after_another_forward_uses_its_own_values():
     assert all(torch.allclose(g, e, rtol=1e-12, atol=1e-15) for g, e in zip(got, expected))
 
 
+@pytest.mark.parametrize("flat", [False, True])
+def test_hypersparse_second_backward_of_one_graph_gives_the_same_gradient(flat):
+    """The first backward pass turns the kept tanh into the slope in place; a second one recomputes it."""
+    ts = tensors(3)
+    reg = build("hypersparse", sparsity=0.9)
+    reg._work.flat = flat
+    value = reg.penalty(ts)
+    first = torch.autograd.grad(value, ts, retain_graph=True)
+    second = torch.autograd.grad(value, ts)
+    assert all(torch.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(first, second))
+
+
 def test_hypersparse_flat_path_gives_the_same_value_and_gradient():
     """The GPU's path (one flat vector, few kernels), forced on the CPU, against the per-tensor one."""
     ts = tensors(3)

@@ -186,8 +186,8 @@ class _HyperSparseLoss(torch.autograd.Function):
 
     Written by hand for speed and memory: |w| of all weights goes into one reused buffer (no
     concatenation, no per-batch allocation), the threshold is selected from a reused copy of it in place,
-    and tanh(s|w|) computed in the forward pass is kept in that buffer for the backward pass, which is
-    then one fused kernel per tensor. Math is in fp32 (fp64 for fp64 weights) even for half-precision
+    and tanh(s|w|) computed in the forward pass is kept in that buffer for the backward pass, which then
+    writes each tensor's gradient into one new tensor (sign, scale, sech^2 in place). Math is in fp32 (fp64 for fp64 weights) even for half-precision
     weights: thresholds of tiny weights need the range. The tests check the gradient against the
     paper's formula and against finite differences."""
 
@@ -211,19 +211,20 @@ class _HyperSparseLoss(torch.autograd.Function):
         s, *tensors = ctx.saved_tensors
         scale = grad * ctx.ratio * s
         kept = ctx.work.generation == ctx.generation  # else another forward pass refilled the buffer
+
+        def slope(g, th):  # tanh_backward(g, th) = g * (1 - th^2): sech^2 in one pass, in place into g
+            return torch.ops.aten.tanh_backward(g, th, grad_input=g)
         if ctx.work.is_flat(tensors[0].device):  # a handful of kernels for all tensors together
             flat = _concat(tensors, ctx.dtype)
             th = ctx.work.abs if kept else torch.tanh(s * flat.abs())
-            g = torch.ops.aten.tanh_backward(torch.sign(flat).mul_(scale), th)
-            parts = g.split([t.numel() for t in tensors])
+            parts = slope(torch.sign(flat).mul_(scale), th).split([t.numel() for t in tensors])
             return (None, None, None, *(p.view(t.shape).to(t.dtype) for p, t in zip(parts, tensors)))
         out, offset = [], 0
         for t in tensors:
             th = (ctx.work.abs[offset:offset + t.numel()].view(t.shape) if kept
                   else torch.tanh(s * t.detach().to(ctx.dtype).abs()))
             offset += t.numel()
-            # tanh_backward(g, th) = g * (1 - th^2): sech^2 in one pass
-            out.append(torch.ops.aten.tanh_backward(torch.sign(t).to(ctx.dtype).mul_(scale), th).to(t.dtype))
+            out.append(slope(torch.sign(t).to(ctx.dtype).mul_(scale), th).to(t.dtype))
         return (None, None, None, *out)
 
 
