@@ -46,6 +46,19 @@ def test_goals_read_a_ratio_inside_its_noise_as_within_noise():
     assert report_bench.goals_table({"rows": [{**reg, "ratio_q3": 0.905}]}).loc[goal, "met"] == "no"
 
 
+def test_regularizer_readings_sets_records_side_by_side():
+    from sparsebook import report_bench
+    row = {"benchmark": "regularizer cost", "case": "vgg19 + hypersparse", "ours_s": 1.1, "baseline_s": 1.0,
+           "overhead_pct": 10.0}
+    records = {"a": {"env": {"git_commit": "abcdef123"}, "rows": [{**row, "ratio_q1": 0.8, "ratio_q3": 1.0,
+                                                                   "control_q1": 0.9, "control_q3": 1.0}]},
+               "b": {"env": {}, "rows": [{**row, "overhead_pct": 5.0}, {"benchmark": "train step", "case": "x"}]}}
+    t = report_bench.regularizer_readings(records)
+    assert list(t.index) == [("vgg19 + hypersparse", "a"), ("vgg19 + hypersparse", "b")]
+    assert t.loc[("vgg19 + hypersparse", "a"), "paired quartiles (%)"] == "0.0 to 25.0"
+    assert t.loc[("vgg19 + hypersparse", "b"), "over unregularized (%)"] == 5.0
+
+
 def test_step_cost_ratio_reads_the_train_step_rows():
     from sparsebook import report_bench
     rows = [{"benchmark": "train step", "case": "lenet5", "images_per_s": 100.0},

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio", "gpu_table", "gpu_line",
-           "gpu_images_per_s", "gpu_hypersparse_fix"]
+__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio", "regularizer_readings",
+           "gpu_table", "gpu_line", "gpu_images_per_s", "gpu_hypersparse_fix"]
 
 #: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
 GOALS = [
@@ -106,6 +106,26 @@ def goals_table(bench: dict) -> pd.DataFrame:
                        f"the best step measured here reaches {best:.0f} %")
         records.append({"goal": goal, "measured (worst case)": measured, "met": met})
     return pd.DataFrame(records).set_index("goal")
+
+
+def regularizer_readings(records: dict[str, dict]) -> pd.DataFrame:
+    """Each regularizer's step overhead in several records of the suite (name -> record), side by side:
+    how far one reading of a few-per-cent overhead moves between runs on this machine."""
+    out = []
+    for name, bench in records.items():
+        for r in bench["rows"]:
+            if r["benchmark"] != "regularizer cost":
+                continue
+            steal = bench["env"].get("cpu_steal_pct")
+            row = {"record": name, "git": (bench["env"].get("git_commit") or "?")[:8],
+                   "CPU steal (%)": round(steal, 1) if steal is not None else None, "case": r["case"],
+                   "over unregularized (%)": round(r["overhead_pct"], 1) + 0.0}  # + 0.0: no "-0.0"
+            if "ratio_q1" in r:  # the paired ratios' quartiles as overheads: the smaller ratio, the larger cost
+                row["paired quartiles (%)"] = f"{100 * (1 / r['ratio_q3'] - 1):.1f} to {100 * (1 / r['ratio_q1'] - 1):.1f}"
+                row["baseline against itself (%)"] = (f"{100 * (1 / r['control_q3'] - 1):.1f} to "
+                                                      f"{100 * (1 / r['control_q1'] - 1):.1f}")
+            out.append(row)
+    return pd.DataFrame(out).set_index(["case", "record"]).sort_index(level="case", sort_remaining=False)
 
 
 # -- bench/gpu.py's record (results/bench/gpu.json) ---------------------------------------------------------
