@@ -177,7 +177,7 @@ def test_kth_smallest_in_parallel_parts_is_the_sorted_value(monkeypatch, parts):
                         torch.zeros(5000)]).abs()
     uneven = torch.ones(parts * 4096 * 8)
     uneven.view(-1, parts, 4096)[:, 0] = 2.0  # every large value lands in the first part
-    for values in (layers, layers.double(), uneven):
+    for values in (layers, layers.double(), uneven, layers[::2]):  # a strided view too
         ordered = torch.sort(values).values
         scratch = torch.empty_like(values)
         for k in (0, len(values) // 3, len(values) // 2, int(0.9 * len(values)), int(0.98 * len(values)),

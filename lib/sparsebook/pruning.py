@@ -174,7 +174,7 @@ def _select_in_parts(flat: torch.Tensor, k: int, work: torch.Tensor, parts: int)
     n = flat.numel()
     run = parts * _SELECT_CHUNK
     dealt = n // run * run
-    work[:dealt].view(parts, -1, _SELECT_CHUNK).copy_(flat[:dealt].view(-1, parts, _SELECT_CHUNK).transpose(0, 1))
+    work[:dealt].view(parts, -1, _SELECT_CHUNK).copy_(flat[:dealt].reshape(-1, parts, _SELECT_CHUNK).transpose(0, 1))
     work[dealt:].copy_(flat[dealt:])
     size = dealt // parts
     keep = min(size, math.ceil((n - k) / parts * 1.05) + 1024)
