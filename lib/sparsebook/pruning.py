@@ -169,8 +169,8 @@ def _select_in_parts(flat: torch.Tensor, k: int, work: torch.Tensor, parts: int)
     are its largest; the candidates are those tails and the leftover values. The value at rank
     k - (values left out) among the candidates is the answer if no value left out exceeds it: each part's
     values left out are at most its tail's smallest, so it suffices that the candidate is at least every
-    tail's smallest. Written by hand because neither NumPy nor torch selects in parallel on the CPU: two
-    threads take the selection from about 24 to 14 ms for VGG-19's 20 M weights here."""
+    tail's smallest. Written by hand because neither NumPy nor torch selects in parallel on the CPU (the
+    benchmark page's before/after row has what it buys: the copy into the parts stays)."""
     n = flat.numel()
     run = parts * _SELECT_CHUNK
     dealt = n // run * run

@@ -187,9 +187,9 @@ class _HyperSparseLoss(torch.autograd.Function):
     Written by hand for speed and memory: |w| of all weights goes into one reused buffer (no
     concatenation, no per-batch allocation), the threshold is selected from a reused copy of it in place,
     and tanh(s|w|) computed in the forward pass is kept in that buffer for the backward pass, which then
-    writes each tensor's gradient into one new tensor (sign, scale, sech^2 in place). Math is in fp32 (fp64 for fp64 weights) even for half-precision
-    weights: thresholds of tiny weights need the range. The tests check the gradient against the
-    paper's formula and against finite differences."""
+    writes each tensor's gradient into one new tensor (sign, scale, sech^2 in place). Math is in fp32 (fp64
+    for fp64 weights) even for half-precision weights: thresholds of tiny weights need the range. The tests
+    check the gradient against the paper's formula and against finite differences."""
 
     @staticmethod
     def forward(ctx, sparsity, s, work, *tensors):

@@ -120,12 +120,16 @@ def regularizer_readings(records: dict[str, dict]) -> pd.DataFrame:
             row = {"record": name, "git": (bench["env"].get("git_commit") or "?")[:8],
                    "CPU steal (%)": round(steal, 1) if steal is not None else None, "case": r["case"],
                    "over unregularized (%)": round(r["overhead_pct"], 1) + 0.0}  # + 0.0: no "-0.0"
-            if "ratio_q1" in r:  # the paired ratios' quartiles as overheads: the smaller ratio, the larger cost
-                row["paired quartiles (%)"] = f"{100 * (1 / r['ratio_q3'] - 1):.1f} to {100 * (1 / r['ratio_q1'] - 1):.1f}"
-                row["baseline against itself (%)"] = (f"{100 * (1 / r['control_q3'] - 1):.1f} to "
-                                                      f"{100 * (1 / r['control_q1'] - 1):.1f}")
+            if "ratio_q1" in r:
+                row["paired quartiles (%)"] = _as_overheads(r["ratio_q1"], r["ratio_q3"])
+                row["baseline against itself (%)"] = _as_overheads(r["control_q1"], r["control_q3"])
             out.append(row)
     return pd.DataFrame(out).set_index(["case", "record"]).sort_index(level="case", sort_remaining=False)
+
+
+def _as_overheads(q1: float, q3: float) -> str:
+    """Quartiles of ratios baseline / ours as overheads of ours, in %: the smaller ratio, the larger cost."""
+    return f"{100 * (1 / q3 - 1):.1f} to {100 * (1 / q1 - 1):.1f}"
 
 
 # -- bench/gpu.py's record (results/bench/gpu.json) ---------------------------------------------------------
