@@ -172,6 +172,9 @@ def test_kth_smallest_in_parallel_parts_is_the_sorted_value(monkeypatch, parts):
     from sparsebook import pruning
     monkeypatch.setattr(pruning, "SELECT_PART_MIN", 1000)
     monkeypatch.setattr(torch, "get_num_threads", lambda: parts)
+    answered = []  # by the parts, not by the whole-vector fallback
+    in_parts = pruning._select_in_parts
+    monkeypatch.setattr(pruning, "_select_in_parts", lambda *a: answered.append(in_parts(*a)) or answered[-1])
     g = torch.Generator().manual_seed(0)
     layers = torch.cat([torch.randn(30_011, generator=g) * 3, torch.randn(60_000, generator=g).round(decimals=1),
                         torch.zeros(5000)]).abs()
@@ -184,6 +187,7 @@ def test_kth_smallest_in_parallel_parts_is_the_sorted_value(monkeypatch, parts):
                   len(values) - 1):
             got = pruning.kth_smallest(values, k, scratch if k % 2 else None)
             assert got.item() == ordered[k].item() and got.dtype == values.dtype, (k, len(values))
+    assert any(a is not None for a in answered) and any(a is None for a in answered)
 
 
 @pytest.mark.parametrize("name", ["resnet20", "vgg19", "lenet5", "lenet_300_100"])

@@ -230,7 +230,7 @@ def test_hypersparse_backward_after_another_forward_uses_its_own_values():
 
 @pytest.mark.parametrize("flat", [False, True])
 def test_hypersparse_second_backward_of_one_graph_gives_the_same_gradient(flat):
-    """The first backward pass turns the kept tanh into the slope in place; a second one recomputes it."""
+    """The kept tanh survives a backward pass: a second one over the same graph reads it again."""
     ts = tensors(3)
     reg = build("hypersparse", sparsity=0.9)
     reg._work.flat = flat
