@@ -118,6 +118,11 @@ def _inputs(name, n, width=None):
     return model, torch.randn(n, c, s, s, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
+def _abs_weights(model) -> torch.Tensor:
+    """|w| of every Conv2d and Linear weight, in one new vector: what a pruning threshold is taken over."""
+    return torch.cat([p.detach().reshape(-1) for p in models.conv_linear_weights(model).values()]).abs()
+
+
 def bench_train_step(cfg) -> list[dict]:
     """Our Session.train_epoch against a minimal hand-written loop, same model, batch, optimizer, data;
     then what this CPU allows: channels_last and torch.compile (with its compile time), and the achieved
@@ -357,7 +362,7 @@ def bench_before_after(cfg) -> list[dict]:
                 "tanh kept for the backward pass",
                 "ours_s": ours, "baseline_s": base, "baseline": "autograd through the concatenation (before)",
                 "ratio": base / ours})
-    weights = torch.cat([p.detach().reshape(-1) for p in models.conv_linear_weights(model).values()]).abs()
+    weights = _abs_weights(model)
     k, scratch, part_min = int(0.98 * weights.numel()), torch.empty_like(weights), pruning.SELECT_PART_MIN
 
     def select_in(part_min_now):
@@ -373,7 +378,7 @@ def bench_before_after(cfg) -> list[dict]:
                 "baseline": "one part (before)", "ratio": base / ours})
     name = cfg["big"][0]
     model = _inputs(name, 1, cfg["reg_width"])[0]
-    flat = torch.cat([p.detach().reshape(-1) for p in models.conv_linear_weights(model).values()]).abs()
+    flat = _abs_weights(model)
     k = int(0.98 * flat.numel())
     ours, base = paired(lambda: kth_smallest(flat, k), lambda: flat.kthvalue(k + 1), cfg["repeats"] * 4)
     out.append({"benchmark": "before/after", "case": f"HyperSparse threshold, {name} ({flat.numel():,} weights): "
