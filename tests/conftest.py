@@ -1,7 +1,7 @@
 """Shared test set-up.
 
 Tests that train on real data need the offline copies this machine has beside the
-checkout (``../shared/data``, Debian's ``dataset-fashion-mnist``). In a checkout
+checkout (``../shared/data``, or Debian's ``dataset-fashion-mnist``). In a checkout
 without them and without internet, such a test is reported as skipped with the
 loader's own message, not as a failure; where the copy exists, nothing changes.
 """
@@ -11,8 +11,7 @@ from sparsebook import data
 
 
 def _offline_copy_missing(err: data.DataNotFoundError) -> bool:
-    return err.dataset is not None and not any(
-        place.is_dir() for place in data._offline_copies(err.dataset))
+    return err.dataset is not None and not data.has_offline_copy(err.dataset)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -88,8 +88,10 @@ def test_mnist_from_shared_copy(monkeypatch, mnist_cache):
 
 
 @needs_debian
-def test_fashion_mnist_from_debian_package():
+def test_fashion_mnist_from_debian_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "shared")  # the Debian folder alone
     d = load("fashion_mnist", normalize=False, download=False)
+    assert d.root.startswith(str(data.cache_dir() / "prepared"))
     assert d.train_x.shape == (60000, 1, 28, 28) and d.test_x.shape == (10000, 1, 28, 28)
     assert d.train_y[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
     assert d.train_x.mean().item() == pytest.approx(0.2860, abs=1e-3)
@@ -105,6 +107,54 @@ def test_cifar10_jpeg_from_shared_copy(monkeypatch):
     torch.testing.assert_close(d.train_x.mean((0, 2, 3)), torch.tensor([0.4913, 0.4821, 0.4465]),
                                atol=2e-4, rtol=0)
     assert d.spec.label == "CIFAR-10 (JPEG copy)"
+
+
+# Each data set ../shared/data ships, loaded by name offline, against its README's figures:
+# (train size, test size, classes, train images per class or None, train mean per channel, tolerance).
+SHIPPED_FIGURES = {
+    "mnist": (60000, 10000, 10, None, (0.1307,), 1e-3),
+    "fashion_mnist": (60000, 10000, 10, None, (0.2860,), 1e-3),
+    "cifar100": (50000, 10000, 100, 500, (0.5071, 0.4865, 0.4409), 2e-4),
+    "cifar10_jpeg": (50000, 10000, 10, 5000, (0.4913, 0.4821, 0.4465), 2e-4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_FIGURES))
+def test_each_shipped_data_set_loads_by_name_offline(name, monkeypatch):
+    if not (data.SHARED_DATA / data.SHIPPED[name]).is_file():
+        pytest.skip(f"{data.SHARED_DATA / data.SHIPPED[name]} is absent (no ../shared/data beside the checkout)")
+    monkeypatch.setenv("SPARSEBOOK_CACHE", str(REAL_CACHE))  # `make data` prepared it there
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", data.Path("/nonexistent"))  # shared/data alone
+    n_train, n_test, classes, per_class, mean, tol = SHIPPED_FIGURES[name]
+    d = load(name, normalize=False, download=False)
+    assert d.root.startswith(str(REAL_CACHE / "prepared"))
+    assert len(d.train_y) == n_train and len(d.test_y) == n_test
+    assert d.spec.num_classes == classes and d.train_y.unique().numel() == classes
+    if per_class is not None:
+        assert d.train_y.bincount().tolist() == [per_class] * classes
+    torch.testing.assert_close(d.train_x.mean((0, 2, 3)), torch.tensor(mean), atol=tol, rtol=0)
+
+
+def test_cifar100_tarball_is_extracted_once_atomically(tmp_path, isolated, monkeypatch):
+    """A cifar100.tar.gz of the official python files is extracted into the cache once and read."""
+    import pickle
+    src = tmp_path / "src" / "cifar-100-python"
+    src.mkdir(parents=True)
+    for split, n in (("train", 6), ("test", 3)):
+        blob = {"data": (torch.arange(n * 3072) % 256).to(torch.uint8).view(n, 3072).numpy(),
+                "fine_labels": [k % 100 for k in range(n)], "coarse_labels": [0] * n}
+        (src / split).write_bytes(pickle.dumps(blob))
+    (src / "meta").write_bytes(pickle.dumps({"fine_label_names": [str(k) for k in range(100)]}))
+    with tarfile.open(tmp_path / "cifar100.tar.gz", "w:gz") as tar:
+        tar.add(src, arcname="cifar-100-python")
+    monkeypatch.setattr(torchvision.datasets.CIFAR100, "_check_integrity", lambda self: True)  # not the real md5s
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kw: True)
+    d = load("cifar100", data_root=tmp_path, normalize=False)
+    assert d.root.startswith(str(isolated / "prepared")) and d.train_x.shape == (6, 3, 32, 32)
+    assert d.test_y.tolist() == [0, 1, 2]
+    calls = []
+    monkeypatch.setattr(data, "_untar", lambda *a: calls.append(a))
+    assert load("cifar100", data_root=tmp_path).test_x.shape == (3, 3, 32, 32) and calls == []
 
 
 # --- image folders, through the same code path on tiny fakes ------------------------------
@@ -245,12 +295,14 @@ def test_missing_data_root_names_the_parameter(tmp_path, monkeypatch):
 
 def test_not_found_offline_lists_places(tmp_path, monkeypatch, isolated):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "shared")
     monkeypatch.setenv("SPARSEBOOK_DATA", str(tmp_path))
     with pytest.raises(DataNotFoundError) as info:
         load("fashion_mnist", download=False)
     msg = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
-    for part in ("'fashion_mnist'", f"SPARSEBOOK_DATA={tmp_path}", str(tmp_path / "debian"), str(isolated),
+    for part in ("'fashion_mnist'", f"SPARSEBOOK_DATA={tmp_path}", str(tmp_path / "shared"),
+                 str(tmp_path / "debian"), str(isolated),
                  "data_root=", "internet"):
         assert part in msg
     with pytest.raises(DataNotFoundError, match="tiny-imagenet-200.zip"):

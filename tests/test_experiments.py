@@ -69,7 +69,10 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     from sparsebook import sweep
     assert sweep.main(["deephoyer", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == 8 + 8 + 5 + 5
+    tables = {runs.run_id(c) for m, d in sweep.DEEPHOYER_PLAN for _, c in experiments.deephoyer_runs(m, d, "smoke")}
+    curves = {runs.run_id(c) for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke")}
+    assert len(tables) == 8 + 8 + 5 + 5
+    assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == len(tables | curves)
     assert sweep.main(["hypersparse", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
     with pytest.raises(SystemExit):
         sweep.main(["everything"])

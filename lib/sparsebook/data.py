@@ -8,11 +8,16 @@ papers' random crop with 4-pixel zero padding plus horizontal flip), so a
 seeded ``torch.Generator`` reproduces every batch.
 
 Files are looked up (:func:`resolve_root`) in this order: an explicit
-``data_root``; the ``SPARSEBOOK_DATA`` folder; known offline copies (Debian's
-``dataset-fashion-mnist``, the checkout's ``shared/data``); the cache
+``data_root``; the ``SPARSEBOOK_DATA`` folder; known offline copies (the
+``shared/data`` folder beside the checkout, then Debian's ``dataset-fashion-mnist``); the cache
 (``SPARSEBOOK_CACHE``, default ``~/.cache/sparsebook``); finally torchvision's
 download into the cache. Offline copies that need preparing (gzipped IDX
-files, the CIFAR-10 JPEG tarball) are prepared atomically into the cache.
+files, the CIFAR-10 JPEG and CIFAR-100 tarballs) are prepared atomically into the
+cache, once per source file.
+
+Every place is searched in the same layouts: a folder that *is* the data set, or
+a folder of several data sets (``mnist/``, ``fashion_mnist/``, ``cifar100.tar.gz``,
+``cifar10-jpeg.tar.gz``), as ``../shared/data`` is laid out.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from torchvision.datasets.folder import default_loader
 from torchvision.transforms.functional import pil_to_tensor
 
 __all__ = ["DatasetSpec", "DATASETS", "InMemoryData", "Augment", "DataNotFoundError", "load",
-           "resolve_root", "batches", "augmentation_for", "prepare_offline"]
+           "resolve_root", "batches", "augmentation_for", "prepare_offline", "has_offline_copy"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ _TEST_SPLITS = {"cifar10_jpeg": ("test", "val"), "tinyimagenet": ("val", "test")
 _SUBFOLDER = {"cifar10_jpeg": "cifar10-jpeg", "tinyimagenet": "tiny-imagenet-200"}
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+# What a folder of several data sets (such as ../shared/data) holds for each: one file to look for.
+SHIPPED = {"mnist": "mnist/train-images-idx3-ubyte.gz", "fashion_mnist": "fashion_mnist/train-images-idx3-ubyte.gz",
+           "cifar100": "cifar100.tar.gz", "cifar10_jpeg": "cifar10-jpeg.tar.gz"}
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -130,6 +138,11 @@ def _gunzip(src: Path, dst: Path) -> None:
         shutil.copyfileobj(fin, fout, 1 << 20)
 
 
+def _untar(tarball: Path, dest: Path) -> None:
+    with tarfile.open(tarball) as tar:
+        tar.extractall(dest, filter="data")
+
+
 def _layout(name: str, root: Path) -> Path | None:
     """The folder to hand to torchvision / the image-folder reader if ``root`` holds ``name``
     in a known layout, else None. Gzipped IDX files and the CIFAR-10 JPEG tarball are
@@ -149,23 +162,34 @@ def _layout(name: str, root: Path) -> Path | None:
         return None
     if name in ("cifar10", "cifar100"):
         base = getattr(torchvision.datasets, _TORCHVISION[name]).base_folder
-        return root if (root / base).is_dir() else None
+        if (root / base).is_dir():
+            return root
+        tarball = root / f"{name}.tar.gz"  # an archive of the official python files (../shared/data)
+        if tarball.is_file():
+            return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}",
+                                             lambda tmp: _untar(tarball, tmp)))
+        return None
     if name in _SUBFOLDER:
         for cand in (root, root / _SUBFOLDER[name]):
             if (cand / "train").is_dir() and any((cand / s).is_dir() for s in _TEST_SPLITS[name]):
                 return cand
         tarball = root / f"{_SUBFOLDER[name]}.tar.gz"
         if tarball.is_file():
-            def untar(tmp: Path) -> None:
-                with tarfile.open(tarball) as tar:
-                    tar.extractall(tmp, filter="data")
-            return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}", untar))
+            return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}",
+                                             lambda tmp: _untar(tarball, tmp)))
     return None
 
 
+def has_offline_copy(name: str) -> bool:
+    """Whether a known offline folder ships ``name`` (a cheap look at one file, nothing prepared)."""
+    return (name in SHIPPED and (SHARED_DATA / SHIPPED[name]).is_file()) or \
+        (name == "fashion_mnist" and (DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file())
+
+
 def _offline_copies(name: str) -> list[Path]:
-    return {"fashion_mnist": [DEBIAN_FASHION_MNIST], "mnist": [SHARED_DATA / "mnist"],
-            "cifar10_jpeg": [SHARED_DATA]}.get(name, [])
+    """Known offline folders for ``name``: ``shared/data`` beside the checkout (every data set
+    it ships), then Debian's ``dataset-fashion-mnist`` for Fashion-MNIST."""
+    return [SHARED_DATA] + ([DEBIAN_FASHION_MNIST] if name == "fashion_mnist" else [])
 
 
 def _how_to_provide(name: str) -> str:

@@ -72,7 +72,7 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
         st["trained"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         session.snapshot("trained", named(), reg)
         st["phase"] = RULES[0]
-        opt = _start_finetune(cfg, model, st)
+        opt = _start_finetune(cfg, model, st, session)
         save()
 
     while st["phase"] in RULES:
@@ -87,27 +87,32 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
         ft = [h for h in session.history if h["phase"] == f"finetune_{rule}"]
         best = max(ft, key=lambda h: h["test_acc"]) if ft else None
         rows = layer_stats(model, input_shape)
+        before = st.get("pruned_acc", {}).get(rule)
+        # prun_tune_V.py tests at the start of each epoch: the pruned model before fine-tuning and after every
+        # epoch but the last compete for its best
+        original = [before] + [h["test_acc"] for h in ft[:-1]] if before is not None else []
         st["results"][rule] = {
             "value": value, "test_acc_final": ft[-1]["test_acc"] if ft else session.test()["acc"],
             "test_acc_best": best["test_acc"] if best else None,
             "test_acc_best_epoch": best["epoch"] if best else None,
+            "test_acc_pruned": before, "test_acc_best_at_epoch_start": max(original) if original else None,
             **{f"all_{k}": v for k, v in model_counts(model).items()}, "totals": totals(rows), "layers": rows,
         }
         session.snapshot(f"pruned_{rule}", named())
         nxt = RULES.index(rule) + 1
         st["phase"] = RULES[nxt] if nxt < len(RULES) else "done"
         if st["phase"] != "done":
-            opt = _start_finetune(cfg, model, st)
+            opt = _start_finetune(cfg, model, st, session)
         save()
 
     trained_acc = next(h["test_acc"] for h in reversed(session.history) if h["phase"] == "train") \
         if cfg.train_epochs else None
     return {"status": "finished", "final": {"trained_test_acc": trained_acc, **{
         f"{rule}_{k}": v for rule, r in st["results"].items() for k, v in r.items()
-        if k not in ("layers", "totals")}}, "rules": st["results"]}
+        if k not in ("layers", "totals")}}, "rules": st["results"], "trained_state": st["trained"]}
 
 
-def _start_finetune(cfg, model, st: dict):
+def _start_finetune(cfg, model, st: dict, session: Session):
     """Load the trained model, prune it by the current phase's rule, record the mask, return masked Adam."""
     model.load_state_dict(st["trained"])
     value = _rule_settings(cfg, st["phase"])[0]
@@ -116,7 +121,9 @@ def _start_finetune(cfg, model, st: dict):
     # freeze every zero weight, pruned now or already zero (the original masks grads where w == 0)
     mask = Mask({n: keep & (named[n].detach() != 0) for n, keep in mask.keep.items()})
     st["mask"] = mask.state_dict()
-    return _masked_adam(cfg, model, st["phase"], mask)
+    opt = _masked_adam(cfg, model, st["phase"], mask)
+    st.setdefault("pruned_acc", {})[st["phase"]] = session.test()["acc"]  # before any fine-tuning
+    return opt
 
 
 def _masked_adam(cfg, model, rule: str, mask: Mask):

@@ -170,7 +170,7 @@ class Session:
 
     def __init__(self, model: nn.Module, data: InMemoryData, *, seed: int, batch_size: int,
                  test_batch_size: int, device: torch.device, augment: Augment | None,
-                 checkpoint: Callable[[dict], None], progress: bool = True, desc: str = "",
+                 checkpoint: Callable[[dict], None], progress: bool | int = True, desc: str = "",
                  amp: bool = False, channels_last: bool = False, compile: bool = False):
         self.device = torch.device(device)
         self.model, self.data = model, data
@@ -184,7 +184,9 @@ class Session:
         self._save = checkpoint
         self.history: list[dict] = []
         self.snapshots: list[dict] = []
-        self.bar = tqdm(desc=desc, unit="epoch", disable=not progress, leave=False, dynamic_ncols=True)
+        line = None if isinstance(progress, bool) else progress  # a tqdm line number: one per parallel worker
+        self.bar = tqdm(desc=desc, unit="epoch", disable=progress is False, leave=False, dynamic_ncols=True,
+                        position=line)
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
 

@@ -73,8 +73,22 @@ PROFILES: dict[str, Profile] = {
         },
         stand_ins={("art", "resnet32"): "resnet20", ("art", "lenet5"): "lenet_300_100"},
     ),
-    "paper": Profile("paper", "the original protocol, for a GPU", (0, 1, 2)),
+    "paper": Profile(
+        "paper", "the original protocol, for a GPU", (0, 1, 2),
+        overrides={
+            # the HyperSparse code's ART: its ModelBuffer rule, the pruned copy scored on the augmented loader
+            "art": dict(stop_rule="original", pruned_eval="augmented"),
+            # the DeepHoyer MNIST README's recommended start (`--pretrained`): a dense model trained first
+            "deephoyer": dict(start="dense"),
+        }),
 }
+# The smoke profile runs the paper's loop, so the tests exercise it.
+PROFILES["smoke"].overrides["art"].update(stop_rule="original", pruned_eval="augmented")
+
+#: how a setting left at None reads in a departures table (None keeps old runs' ids; see runs.settings)
+NONE_MEANS = {"stop_rule": "full_window (full windows only, means against means)",
+              "pruned_eval": "plain (training tensors, no augmentation)", "art_max_epochs": "open-ended",
+              "start": "scratch", "width": "the paper's", "train_subset": "all", "test_subset": "all"}
 
 
 def _profile(name: str) -> Profile:
@@ -122,7 +136,10 @@ def departures(kind: str, profile: str, model: str, paper_model: str | None = No
     paper_model = paper_model or model
     paper = make_config(kind, "paper", model=paper_model)
     ours = make_config(kind, profile, model=model)
-    rows = [{"setting": f.name, "paper": getattr(paper, f.name), profile: getattr(ours, f.name)}
+    def shown(name, value):
+        return NONE_MEANS.get(name, "–") if value is None else value
+    rows = [{"setting": f.name, "paper": shown(f.name, getattr(paper, f.name)),
+             profile: shown(f.name, getattr(ours, f.name))}
             for f in fields(paper) if getattr(paper, f.name) != getattr(ours, f.name)]
     ps, os_ = seeds_for(kind, "paper", paper_model), seeds_for(kind, profile, model)
     if ps != os_:

@@ -47,7 +47,7 @@ def art_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
         rec = {("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
                ("", "sparsity %"): f"{100 * row.sparsity:g}",
                ("authors (README)", "acc %"): _fmt(lookup("hypersparse-readme", **ref)),
-               ("authors (README)", "tuned acc %"): "–" if smac is None else
+               ("authors (README)", "SMAC-tuned acc %, unpublished"): "–" if smac is None else
                f"{smac:.2f}" + (f" ± {smac_std}" if smac_std else ""),
                (f"this book ({profile})", "acc % (final)"): mean_std([x["test_acc_final"] for x in f]),
                (f"this book ({profile})", "acc % (best)"): mean_std([x["test_acc_best"] for x in f]),

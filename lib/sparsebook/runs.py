@@ -28,12 +28,12 @@ import torch
 
 from . import data as data_mod
 from . import models, regularizers
-from .art import train_art
+from .art import PRUNED_EVALS, STOP_RULES, train_art
 from .deephoyer import train_deephoyer
 from .loop import NonFiniteLoss, Session
-from .store import atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
+from .store import RunBusy, atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
 
-__all__ = ["ARTConfig", "DeepHoyerConfig", "run_id", "run", "stored", "result_path", "load_results", "validate",
+__all__ = ["ARTConfig", "DeepHoyerConfig", "dense_start_config", "run_id", "run", "stored", "result_path", "load_results", "validate",
            "resolve_device", "TERMINAL_STATUSES"]
 
 TERMINAL_STATUSES = ("finished", "art_cap_reached", "failed_nonfinite")
@@ -61,7 +61,7 @@ class ARTConfig(_Common):
     lambda_init: float = 5e-6
     eta: float = 1.05
     warmup_epochs: int = 60
-    art_max_epochs: int = 300
+    art_max_epochs: int | None = None   # a cap on ART's epochs; None = open-ended, as the original
     finetune_epochs: int = 160
     window: int = 3
     lr: float = 0.1
@@ -72,6 +72,8 @@ class ARTConfig(_Common):
     normalize: bool = True
     augment: bool = True
     record_epochs: tuple = ()           # epochs or tags ("warmup_end", "art" = every ART epoch, "art_stop", "final")
+    stop_rule: str | None = None        # "original" (the HyperSparse code's ModelBuffer); None = "full_window"
+    pruned_eval: str | None = None      # "augmented" (the original's training loader); None = "plain" tensors
     kind = "art"
 
 
@@ -98,6 +100,7 @@ class DeepHoyerConfig(_Common):
     std_finetune_weight_decay: float = 1e-4
     normalize: bool = False             # ToTensor scaling only, as the original
     record_epochs: tuple = ()           # training epochs to snapshot (after training and pruning always)
+    start: str | None = None            # "dense": from the unregularized run of the same schedule; None = scratch
     kind = "deephoyer"
 
 
@@ -159,6 +162,8 @@ def validate(config: Config) -> None:
                f"{spec.num_classes} for data set {config.dataset!r}")
     for f in dataclasses.fields(config):
         v = getattr(config, f.name)
+        if f.name == "art_max_epochs" and v is None:
+            continue
         if f.name.endswith("epochs") and f.name != "record_epochs":
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, f.name, v, "an integer >= 0")
         elif f.name in ("lr", "momentum", "weight_decay", "decay", "lambda_init", "threshold", "std_ratio",
@@ -173,10 +178,15 @@ def validate(config: Config) -> None:
         _check(_number(config.eta) and config.eta >= 1 and not math.isinf(config.eta), "eta", config.eta,
                "a finite number >= 1")
         _check(config.lr > 0, "lr", config.lr, "> 0")
-        _check(config.art_max_epochs >= config.window, "art_max_epochs", config.art_max_epochs,
-               f"at least the window ({config.window})")
+        _check(config.art_max_epochs is None or config.art_max_epochs >= 1, "art_max_epochs",
+               config.art_max_epochs, "None (open-ended) or at least 1")
+        _check(config.stop_rule in (None, *STOP_RULES), "stop_rule", config.stop_rule,
+               f"None or one of {', '.join(STOP_RULES)}")
+        _check(config.pruned_eval in (None, *PRUNED_EVALS), "pruned_eval", config.pruned_eval,
+               f"None or one of {', '.join(PRUNED_EVALS)}")
     else:
         _check(_number(config.tl1_a) and config.tl1_a > 0, "tl1_a", config.tl1_a, "> 0")
+        _check(config.start in (None, "scratch", "dense"), "start", config.start, "None, 'scratch' or 'dense'")
     models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                  image_size=spec.image_size, width=getattr(config, "width", None))  # shape checks, cheap
 
@@ -205,15 +215,32 @@ def stored(config: Config, profile: str, results_dir: str | os.PathLike) -> dict
     return done if done is not None and done["status"] in TERMINAL_STATUSES else None
 
 
+#: profiles whose runs train on one CPU thread each: the committed results' rule, so that a run's numbers do
+#: not depend on how many ran beside it (float sums depend on the thread count), and the layout that trains
+#: most images per second on a small machine (2 processes x 1 thread: 1.5x one process x 2 threads)
+ONE_THREAD_PROFILES = ("smoke", "cpu")
+
+
+def threads_for(profile: str, device: str | torch.device) -> int | None:
+    """The thread count a run trains with by default: 1 on the CPU at the smoke and cpu profiles, else
+    torch's own choice (None)."""
+    return 1 if torch.device(device).type == "cpu" and profile in ONE_THREAD_PROFILES else None
+
+
 def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "results",
         device: str | torch.device = "cpu", data_root: str | os.PathLike | None = None,
-        progress: bool = True, compile: bool = False) -> dict:
+        progress: bool | int = True, compile: bool = False, threads: int | None = None, wait: bool = True,
+        layout: dict | None = None) -> dict:
     """Train ``config`` (resuming a checkpoint if one is there) or return its stored result.
 
-    ``device`` and ``compile`` (the training forward pass through ``torch.compile``; the benchmark page
-    shows where that pays) change how a run executes, not what it computes, so they are not part of
-    its settings or id; the result records both."""
+    ``device``, ``compile`` (the training forward pass through ``torch.compile``; the benchmark page
+    shows where that pays) and ``threads`` (default :func:`threads_for`) change how a run executes, not
+    its settings or id; the result records them, with ``layout`` (executor, workers, job id). ``wait=False``
+    raises :class:`~sparsebook.store.RunBusy` when another process is training the same run. ``progress``
+    may be a tqdm line number (parallel workers each keep one line)."""
     validate(config)
+    _check(threads is None or isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1,
+           "threads", threads, "None or an integer >= 1")
     _check(isinstance(profile, str) and re.fullmatch(r"[A-Za-z0-9_-]+", profile) is not None, "profile", profile,
            "a profile name (letters, digits, - or _)")
     dev = resolve_device(device)
@@ -224,20 +251,59 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
     done = stored(config, profile, results_dir)
     if done is not None:
         return done
-    with run_lock(ckpt_dir / f"{rid}.lock"):
-        done = stored(config, profile, results_dir)  # another process may have finished it while we waited
-        if done is not None:
-            return done
-        return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress, compile)
+    threads = threads or threads_for(profile, dev)
+    before = torch.get_num_threads()
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        with run_lock(ckpt_dir / f"{rid}.lock", wait=wait):
+            done = stored(config, profile, results_dir)  # another process may have finished it while we waited
+            if done is not None:
+                return done
+            init = _dense_start(config, profile, results_dir, dev, data_root, progress, compile) \
+                if getattr(config, "start", None) == "dense" else None
+            return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress, compile,
+                          init=init, layout=layout)
+    finally:
+        torch.set_num_threads(before)
 
 
-def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress, compile=False) -> dict:
+def dense_start_config(config: DeepHoyerConfig) -> DeepHoyerConfig:
+    """The unregularized training a ``start="dense"`` run starts from: the original's ``element.py --reg 0
+    --decay 0.0`` (same model, data, seed and schedule; no pruning, so the same run serves every regularizer)."""
+    d = DeepHoyerConfig()
+    return dataclasses.replace(config, regularizer="none", decay=0.0, weight_decay=0.0, tl1_a=d.tl1_a,
+                               threshold=d.threshold, std_ratio=d.std_ratio, threshold_finetune_epochs=0,
+                               std_finetune_epochs=0, record_epochs=(), start=None)
+
+
+def _dense_start(config, profile, results_dir, device, data_root, progress, compile) -> dict:
+    """The dense model's weights, trained once and kept under ``results/_models/<profile>/<id>.pt``."""
+    dense = dense_start_config(config)
+    rid = run_id(dense)
+    weights = Path(results_dir) / "_models" / profile / f"{rid}.pt"
+    state = load_checkpoint(weights)
+    if state is None:
+        ckpt_dir = Path(results_dir) / "_checkpoints" / profile
+        with run_lock(ckpt_dir / f"{rid}.lock"):
+            state = load_checkpoint(weights)
+            if state is None:
+                _train(dense, profile, result_path(dense, profile, results_dir), ckpt_dir / f"{rid}.pt", device,
+                       data_root, progress, compile, keep_trained=weights)
+                state = load_checkpoint(weights)
+    return state["model"]
+
+
+def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress, compile=False,
+           init: dict | None = None, keep_trained: Path | None = None, layout: dict | None = None) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
                       config.train_subset, config.test_subset)
     torch.manual_seed(config.seed)
     model = models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                          image_size=spec.image_size, width=getattr(config, "width", None)).to(device)
+    if init is not None:
+        model.load_state_dict(init)
     ckpt = load_checkpoint(ckpt_path)
     if ckpt is not None and ckpt.get("settings") != settings(config):
         ckpt = None  # a checkpoint of other settings under this id cannot happen unless the hash collides
@@ -264,10 +330,13 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         session.close()
         if flush:
             torch.set_flush_denormal(False)
+    trained = outcome.pop("trained_state", None)
+    if keep_trained is not None and trained is not None:
+        atomic_torch_save({"model": trained, "settings": settings(config)}, keep_trained)
     result = {
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
         "config": settings(config), "dataset_label": spec.label, "data_root": data.root,
-        "env": {**environment(device), "flush_denormal": bool(flush), "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
+        "env": {**environment(device), **({"layout": layout} if layout else {}), "flush_denormal": bool(flush), "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
                 "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": ckpt is not None},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["atomic_write_json", "atomic_torch_save", "load_checkpoint", "read_result", "run_lock", "environment"]
+__all__ = ["atomic_write_json", "atomic_torch_save", "load_checkpoint", "read_result", "run_lock", "is_locked",
+           "RunBusy", "environment"]
 
 CHECKPOINT_FORMAT = "sparsebook-checkpoint-1"
 
@@ -89,17 +90,35 @@ def read_result(path: str | os.PathLike) -> dict | None:
     return result
 
 
+class RunBusy(RuntimeError):
+    """Another live process holds this run's lock (raised by ``run_lock(..., wait=False)``)."""
+
+
 @contextmanager
-def run_lock(path: str | os.PathLike):
-    """An exclusive lock: a second process running the same settings waits here, then reuses the result."""
+def run_lock(path: str | os.PathLike, wait: bool = True):
+    """An exclusive lock: a second process running the same settings waits here, then reuses the result;
+    with ``wait=False`` it raises :class:`RunBusy` at once instead. The lock dies with its process (flock),
+    so a run whose worker was killed is free for the next one, which resumes its checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise RunBusy(f"{path.stem} is being trained by another process") from err
         try:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def is_locked(path: str | os.PathLike) -> bool:
+    """Whether a live process holds the lock at ``path`` (probed without blocking)."""
+    try:
+        with run_lock(path, wait=False):
+            return False
+    except RunBusy:
+        return True
 
 
 def _git_commit() -> str | None:

@@ -1,0 +1,145 @@
+"""Verdicts on the papers' claims, computed from stored runs.
+
+One rule decides every claim: the claimed method's value and the baseline's, each over its seeds; the
+effect is the difference of the means (in the claim's direction) and the spread is the standard deviation
+of that difference, sqrt(sd_a^2 + sd_b^2) over the seeds. A claim is
+
+* **reproduced** where the effect exceeds the spread,
+* **not reproduced** where the effect is below minus the spread (the baseline is ahead beyond the noise),
+* **undecided** otherwise: within the spread, fewer than :data:`MIN_SEEDS` seeds on either side, or no
+  value to compare (a curve that never reaches the accuracy, a run that did not finish).
+
+"Sparser at equal accuracy" is read off trade-off curves (:func:`sparsity_at`): each regularizer's
+strengths give points (accuracy, sparsity); the sparsity at a target accuracy is interpolated on the mean
+curve over seeds, and its spread is that of the same interpolation on each seed's own curve.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "curve_frame", "curve_means",
+           "matched_accuracy", "levelled_off"]
+
+MIN_SEEDS = 3
+VERDICTS = ("reproduced", "not reproduced", "undecided")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Claimed method against a baseline: means, effect (claimed direction positive), spread, verdict."""
+    ours: float | None
+    base: float | None
+    effect: float | None
+    spread: float | None
+    n_ours: int
+    n_base: int
+    verdict: str
+    why: str = ""
+
+
+def _clean(values) -> list[float]:
+    return [float(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+
+
+def _sd(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | None = None,
+            base_mean: float | None = None, min_seeds: int = MIN_SEEDS) -> Comparison:
+    """Decide 'ours beats base' from per-seed values (means may be given when estimated otherwise)."""
+    a, b = _clean(ours), _clean(base)
+    ma = ours_mean if ours_mean is not None else (statistics.mean(a) if a else None)
+    mb = base_mean if base_mean is not None else (statistics.mean(b) if b else None)
+    if ma is None or mb is None:
+        return Comparison(ma, mb, None, None, len(a), len(b), "undecided", "no value on one side")
+    sign = 1.0 if higher_is_better else -1.0
+    effect, spread = sign * (ma - mb), math.hypot(_sd(a), _sd(b))
+    if min(len(a), len(b)) < min_seeds:
+        return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided",
+                          f"fewer than {min_seeds} seeds ({len(a)} vs {len(b)})")
+    if effect > spread:
+        verdict, why = "reproduced", "ahead beyond the spread over seeds"
+    elif effect < -spread:
+        verdict, why = "not reproduced", "behind beyond the spread over seeds"
+    else:
+        verdict, why = "undecided", "the difference is within the spread over seeds"
+    return Comparison(ma, mb, effect, spread, len(a), len(b), verdict, why)
+
+
+def sparsity_at(points: list[tuple[float, float, float]], target: float) -> float | None:
+    """The sparsity where a curve reaches ``target`` accuracy, interpolated linearly.
+
+    ``points`` are (strength, accuracy, sparsity); walking from the weakest strength up, the first segment
+    whose accuracy falls from >= target to below it is interpolated. None when the curve never reaches the
+    target (all below) or never falls to it within the grid (all at or above it)."""
+    pts = sorted(points)
+    if not pts or all(acc < target for _, acc, _ in pts) or all(acc >= target for _, acc, _ in pts):
+        return None
+    for (_, a0, s0), (_, a1, s1) in zip(pts, pts[1:]):
+        if a0 >= target > a1:
+            return s0 + (s1 - s0) * (a0 - target) / (a0 - a1)
+    return None  # the curve starts below the target and climbs above it: no crossing from above
+
+
+def curve_frame(pairs, rule: str, structural: bool = False) -> pd.DataFrame:
+    """One row per finished run: regularizer, decay, seed, accuracy (final, %) and sparsity (%) after
+    ``rule``; structural sparsity counts the weights left once dead units are removed."""
+    rows = []
+    for row, r in pairs:
+        if r.get("status") != "finished":
+            continue
+        res = r["rules"][rule]
+        left = res["totals"]["params_after_removal"] if structural else res["all_nonzero"]
+        rows.append({"regularizer": row.regularizer, "decay": r["config"]["decay"], "seed": r["config"]["seed"],
+                     "acc": res["test_acc_final"], "sparsity": 100.0 * (1 - left / res["all_params"])})
+    return pd.DataFrame(rows, columns=["regularizer", "decay", "seed", "acc", "sparsity"])
+
+
+def curve_means(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds per regularizer and strength."""
+    return (frame.groupby(["regularizer", "decay"])
+            .agg(acc=("acc", "mean"), acc_sd=("acc", "std"), sparsity=("sparsity", "mean"),
+                 sparsity_sd=("sparsity", "std"), seeds=("seed", "nunique")).reset_index())
+
+
+def _at(frame: pd.DataFrame, regularizer: str, target: float) -> tuple[float | None, list[float], int]:
+    sub = frame[frame.regularizer == regularizer]
+    means = curve_means(sub)
+    est = sparsity_at(list(zip(means.decay, means.acc, means.sparsity)), target)
+    per_seed = [sparsity_at(list(zip(g.decay, g.acc, g.sparsity)), target) for _, g in sub.groupby("seed")]
+    seeds = int(means.seeds.min()) if len(means) else 0
+    return est, [s for s in per_seed if s is not None], seeds
+
+
+def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: float,
+                     drops=(0.5, 1.0, 2.0)) -> list[dict]:
+    """'``claimed`` is sparser than ``baseline`` at equal accuracy', at ``top`` minus each drop."""
+    out = []
+    for drop in drops:
+        target = top - drop
+        est_a, seeds_a, n_a = _at(frame, claimed, target)
+        est_b, seeds_b, n_b = _at(frame, baseline, target)
+        c = compare(seeds_a if est_a is not None else [], seeds_b if est_b is not None else [],
+                    ours_mean=est_a, base_mean=est_b)
+        if c.verdict != "undecided" and min(n_a, n_b) < MIN_SEEDS:
+            c = Comparison(c.ours, c.base, c.effect, c.spread, n_a, n_b, "undecided",
+                           f"a strength has fewer than {MIN_SEEDS} seeds")
+        if est_a is None or est_b is None:
+            c = Comparison(est_a, est_b, None, None, n_a, n_b, "undecided",
+                           "a curve does not reach this accuracy within its strengths")
+        out.append({"drop": drop, "target": target, "comparison": c})
+    return out
+
+
+def levelled_off(history: list[dict], phase: str, key: str = "test_acc", last: int = 3) -> float | None:
+    """Mean of ``key`` over a phase's last ``last`` epochs minus the mean over the ``last`` before them
+    (points): near zero once training has levelled off; None if the phase is too short to tell."""
+    vals = [h[key] for h in history if h["phase"] == phase and h.get(key) is not None]
+    if len(vals) < 2 * last:
+        return None
+    return statistics.mean(vals[-last:]) - statistics.mean(vals[-2 * last:-last])
