@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from .runs import ARTConfig, DeepHoyerConfig
 
-__all__ = ["PROFILES", "Profile", "make_config", "departures", "seeds_for", "model_for"]
+__all__ = ["PROFILES", "Profile", "make_config", "departures", "seeds_for", "model_for", "by_profile"]
 
 KINDS = {"art": ARTConfig, "deephoyer": DeepHoyerConfig}
 
@@ -145,3 +145,11 @@ def departures(kind: str, profile: str, model: str, paper_model: str | None = No
     if ps != os_:
         rows.append({"setting": "seeds", "paper": len(ps), profile: len(os_)})
     return rows
+
+
+def by_profile(kind: str, paper_model: str, names: list[str]) -> list[dict]:
+    """One row per setting in ``names``, one column per profile (each profile's model for the paper's
+    ``paper_model``), as the settings are: the loop as each profile runs it, computed, not described."""
+    cols = {p: make_config(kind, p, model=model_for(kind, p, paper_model)) for p in ("paper", "cpu", "smoke")}
+    return [{"setting": n, **{p: NONE_MEANS.get(n, "–") if getattr(c, n) is None else getattr(c, n)
+                              for p, c in cols.items()}} for n in names]

@@ -30,12 +30,13 @@ STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "fail
 
 
 def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=None,
-                  train: bool | None = None, compile: bool = False) -> list[tuple]:
+                  train: bool | None = None, compile: bool = False, workers: int | None = None) -> list[tuple]:
     """(row, result) for each (row, config): stored results are read, missing ones trained.
 
     ``train=None`` trains missing runs except at the ``cpu`` profile, whose results are
     committed and produced by ``python -m sparsebook.sweep``: a book build never starts
     hours of CPU training; a missing run is shown as "not run at this profile".
+    ``workers`` > 1 trains the missing runs in parallel processes (:mod:`sparsebook.executor`).
     """
     for _, cfg in pairs:  # every setting is checked before the first run trains
         runs.validate(cfg)
@@ -43,6 +44,11 @@ def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=N
     runs.check_data_root(data_root)
     if train is None:
         train = profile != "cpu"
+    if train and workers and workers > 1:
+        from .executor import partition_plan, run_local
+        todo = partition_plan([cfg for _, cfg in pairs], profile, results_dir)[0]
+        run_local(todo, profile=profile, results_dir=results_dir, workers=min(workers, max(len(todo), 1)),
+                  device=str(device), data_root=data_root, compile=compile, progress=False)
     out = []
     for row, cfg in pairs:
         result = runs.stored(cfg, profile, results_dir)
