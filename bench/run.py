@@ -10,6 +10,7 @@ Benchmarks assert nothing: speed goals are read off the book's benchmark page.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import copy
 import gc
 import json
@@ -30,10 +31,12 @@ from sparsebook.store import atomic_write_json, environment
 SIZES = {  # batches per timed repeat (per model), repeats, images for the data pipeline, CIFAR-10 source
     "smoke": dict(batches={"lenet_300_100": 2, "lenet5": 2}, repeats=2, images=256,
                   models=("lenet_300_100", "lenet5"), big=("resnet32",), width=8, reg_width=8,
-                  dataset="synthetic_cifar10", compile=(), eval_images=500),
+                  dataset="synthetic_cifar10", compile=(), eval_images=500,
+                  sweep=dict(profile="smoke", runs=2, train_epochs=1)),
     "full": dict(batches={"lenet_300_100": 200, "lenet5": 40, "resnet32": 8, "vgg19": 3}, repeats=5, images=50_000,
                  models=("lenet_300_100", "lenet5", "resnet32", "vgg19"), big=("resnet32", "vgg19"), width=16,
-                 reg_width=None, dataset="cifar10_jpeg", compile=("lenet5", "resnet32"), eval_images=5000),
+                 reg_width=None, dataset="cifar10_jpeg", compile=("lenet5", "resnet32"), eval_images=5000,
+                 sweep=dict(profile="cpu", runs=4, train_epochs=4)),
 }
 
 
@@ -234,7 +237,8 @@ def bench_data(cfg) -> list[dict]:
     spec = d.spec
     raw = ((x * torch.tensor(spec.std).view(1, 3, 1, 1) + torch.tensor(spec.mean).view(1, 3, 1, 1)) * 255) \
         .round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+    tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+                    T.Normalize(spec.mean, spec.std)])
 
     class PILSet(torch.utils.data.Dataset):
         def __len__(self):
@@ -363,15 +367,9 @@ def bench_before_after(cfg) -> list[dict]:
                 "ours_s": ours, "baseline_s": base, "baseline": "autograd through the concatenation (before)",
                 "ratio": base / ours})
     weights = _abs_weights(model)
-    k, scratch, part_min = int(0.98 * weights.numel()), torch.empty_like(weights), pruning.SELECT_PART_MIN
-
-    def select_in(part_min_now):
-        pruning.SELECT_PART_MIN = part_min_now
-        try:
-            kth_smallest(weights, k, scratch)
-        finally:
-            pruning.SELECT_PART_MIN = part_min
-    ours, base = paired(lambda: select_in(part_min), lambda: select_in(weights.numel() + 1), cfg["repeats"] * 4)
+    k, scratch = int(0.98 * weights.numel()), torch.empty_like(weights)
+    ours, base = paired(lambda: kth_smallest(weights, k, scratch),
+                        lambda: kth_smallest(weights, k, scratch, part_min=weights.numel() + 1), cfg["repeats"] * 4)
     parts = pruning.selection_parts(weights.numel())
     out.append({"benchmark": "before/after", "case": f"HyperSparse threshold, {name} ({weights.numel():,} weights): "
                 f"selection in {parts} parts, one thread each", "ours_s": ours, "baseline_s": base,
@@ -386,14 +384,8 @@ def bench_before_after(cfg) -> list[dict]:
                 "ratio": base / ours})
     ev_model, ev_x, ev_y = _inputs(name, 2000, cfg["width"])
     chunk = loop.CPU_EVAL_CHUNK
-
-    def evaluate_in(batch):
-        loop.CPU_EVAL_CHUNK = batch
-        try:
-            evaluate(ev_model, ev_x, ev_y, 1000)
-        finally:
-            loop.CPU_EVAL_CHUNK = chunk
-    ours, base = paired(lambda: evaluate_in(chunk), lambda: evaluate_in(1000), cfg["repeats"])
+    ours, base = paired(lambda: evaluate(ev_model, ev_x, ev_y, 1000),
+                        lambda: evaluate(ev_model, ev_x, ev_y, 1000, cpu_chunk=1000), cfg["repeats"])
     out.append({"benchmark": "before/after", "case": f"evaluation, {name}, {len(ev_y)} images: chunks of {chunk}",
                 "ours_s": ours, "baseline_s": base, "baseline": "chunks of 1000 (before)", "ratio": base / ours})
     return out + bench_inference_copy(cfg) + bench_denormals(cfg)
@@ -449,14 +441,43 @@ def bench_denormals(cfg) -> list[dict]:
              "ratio": times[False] / times[True]}]
 
 
+def bench_sweep(cfg) -> list[dict]:
+    """A slice of the DeepHoyer sweep (LeNet-300-100 on MNIST, the cpu profile's runs with a shortened
+    schedule) trained twice into fresh stores: as the one-process sweep did (runs one after another, torch's
+    2 threads) and through the parallel runner (one worker per core, one thread each). Same runs; each
+    layout timed once, the one-process sweep first."""
+    import tempfile
+
+    from sparsebook import executor, experiments, runs
+    sw = cfg["sweep"]
+    regs = ["l1", "hoyer", "hoyer_square", "transformed_l1"][:sw["runs"]]
+    plan = [dataclasses.replace(c, train_epochs=sw["train_epochs"], threshold_finetune_epochs=1,
+                                std_finetune_epochs=1, record_epochs=())
+            for _, c in experiments.deephoyer_runs("lenet_300_100", "mnist", sw["profile"], seeds=[0],
+                                                   regularizers=regs)]
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
+        t0 = time.perf_counter()
+        for c in plan:
+            runs.run(c, profile=sw["profile"], results_dir=one, progress=False, threads=torch.get_num_threads())
+        sequential = time.perf_counter() - t0
+        workers = executor.default_workers(None)
+        t0 = time.perf_counter()
+        executor.run_local(plan, profile=sw["profile"], results_dir=many, workers=workers, progress=False)
+        parallel = time.perf_counter() - t0
+    return [{"benchmark": "parallel sweep", "case": f"{len(plan)} DeepHoyer LeNet-300-100 runs "
+             f"({sw['profile']} profile, {sw['train_epochs']} training epochs), {workers} workers x 1 thread",
+             "ours_s": parallel, "baseline_s": sequential, "baseline": "one process, runs in turn, "
+             f"{torch.get_num_threads()} threads", "ratio": sequential / parallel}]
+
+
 BENCHMARKS = {"train_step": bench_train_step, "regularizers": bench_regularizers, "data": bench_data,
               "pruned_eval": bench_pruned_eval, "sparse_inference": bench_sparse_inference,
-              "before_after": bench_before_after}
+              "before_after": bench_before_after, "sweep": bench_sweep}
 
 
 SUITE_OF = {"train step": "train_step", "regularizer cost": "regularizers", "hypersparse threshold": "regularizers",
             "data pipeline": "data", "pruned evaluation": "pruned_eval", "sparse inference": "sparse_inference",
-            "before/after": "before_after"}
+            "before/after": "before_after", "parallel sweep": "sweep"}
 
 
 def main(argv=None) -> int:

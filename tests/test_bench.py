@@ -15,7 +15,7 @@ def test_bench_smoke_writes_every_benchmark(tmp_path):
     result = json.loads(out.read_text())
     kinds = {r["benchmark"] for r in result["rows"]}
     assert kinds == {"train step", "regularizer cost", "hypersparse threshold", "data pipeline",
-                     "pruned evaluation", "sparse inference", "before/after"}
+                     "pruned evaluation", "sparse inference", "before/after", "parallel sweep"}
     assert all(r["ours_s"] > 0 and r["baseline_s"] > 0 for r in result["rows"])
     assert "torch" in result["env"]
     plain_rows = [r for r in result["rows"] if r["benchmark"] == "train step" and "," not in r["case"]]
@@ -91,7 +91,8 @@ def test_gpu_record_tables():
          "ratio": 100.0}]}
     before = {"rows": [{**after["rows"][1], "step_ms": 150.0}]}
     assert report_bench.gpu_images_per_s(after, "vgg19", "hypersparse") == 5300.0
-    assert report_bench.gpu_images_per_s(after, "resnet32") is None and report_bench.gpu_images_per_s(None, "vgg19") is None
+    assert report_bench.gpu_images_per_s(after, "resnet32") is None
+    assert report_bench.gpu_images_per_s(None, "vgg19") is None
     after["rows"].append({**after["rows"][1], "case": "vgg19, fp32 + hypersparse per tensor", "step_ms": 14.0})
     fix = report_bench.gpu_hypersparse_fix(before, after)
     assert fix.loc["vgg19"].tolist() == [150.0, 14.0, 12.0, 9.0]

@@ -5,7 +5,8 @@ from sparsebook import chapter
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("[0.9]", [0.9]), ([0.9, 0.98], [0.9, 0.98]), ("0.9", [0.9]), (0.9, [0.9]), (None, None), ("(0.9, 0.98)", [0.9, 0.98]),
+    ("[0.9]", [0.9]), ([0.9, 0.98], [0.9, 0.98]), ("0.9", [0.9]), (0.9, [0.9]), (None, None),
+    ("(0.9, 0.98)", [0.9, 0.98]),
 ])
 def test_list_parameters_accept_papermill_strings(value, expected):
     assert chapter.parse("sparsities", value, items=(int, float)) == expected

@@ -389,8 +389,11 @@ def test_batches_cover_every_index_once_and_are_seeded():
     plain = list(batches(x, y, 4, shuffle=False))
     assert [len(yb) for _, yb in plain] == [4, 4, 2]
     assert torch.cat([yb for _, yb in plain]).tolist() == list(range(10))
-    epoch = lambda seed: torch.cat([yb for _, yb in batches(x, y, 4, shuffle=True,
-                                                            generator=torch.Generator().manual_seed(seed))])
+
+    def epoch(seed):
+        g = torch.Generator().manual_seed(seed)
+        return torch.cat([yb for _, yb in batches(x, y, 4, shuffle=True, generator=g)])
+
     assert sorted(epoch(0).tolist()) == list(range(10))
     assert torch.equal(epoch(0), epoch(0)) and not torch.equal(epoch(0), epoch(1))
     for xb, yb in batches(x, y, 3, shuffle=True):

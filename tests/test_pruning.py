@@ -51,7 +51,8 @@ def test_rules_leave_tensors_untouched():
 
 @pytest.mark.parametrize("rule, value, match", [
     ("global_magnitude", 1.0, "sparsity"), ("global_magnitude", -0.1, "sparsity"),
-    ("global_magnitude", float("nan"), "sparsity"), ("threshold", -1, "threshold"), ("std_ratio", float("nan"), "ratio"),
+    ("global_magnitude", float("nan"), "sparsity"), ("threshold", -1, "threshold"),
+    ("std_ratio", float("nan"), "ratio"),
     ("random", 0.5, "unknown pruning rule 'random'.*global_magnitude.*std_ratio.*threshold"),
 ])
 def test_bad_pruning_input(rule, value, match):

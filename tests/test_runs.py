@@ -2,7 +2,6 @@
 import dataclasses
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -130,7 +129,8 @@ def test_art_smoke_run_on_fashion_mnist(tmp_path):
     phases = [h["phase"] for h in r["history"]]
     assert phases[0] == "warmup" and "art" in phases
     art_rows = [h for h in r["history"] if h["phase"] == "art"]
-    assert [h["alpha"] for h in art_rows] == pytest.approx([cfg.lambda_init * cfg.eta ** k for k in range(len(art_rows))])
+    alphas = [cfg.lambda_init * cfg.eta ** k for k in range(len(art_rows))]
+    assert [h["alpha"] for h in art_rows] == pytest.approx(alphas)
     if r["status"] == "finished":
         f = r["final"]
         assert f["sparsity"] == pytest.approx(0.9, abs=1e-3)

@@ -70,7 +70,10 @@ def art_decisions(pruned_acc, dense_acc, window: int = 3, rule: str = "original"
         mean = sum(a for _, a in buffer) / len(buffer) if rule == "original" or full else None
         means.append(mean)
         if mean is not None:
-            bar = (best["acc"] if rule == "original" else best["mean"]) if best else (0.0 if rule == "original" else None)
+            if best is None:
+                bar = 0.0 if rule == "original" else None
+            else:
+                bar = best["acc"] if rule == "original" else best["mean"]
             if bar is None or mean > bar:
                 mid_epoch, mid_acc = buffer[min(len(buffer) - 1, window // 2)]
                 best = {"epoch": mid_epoch, "acc": mid_acc, "mean": mean}
@@ -166,7 +169,8 @@ def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
 
     if st["phase"] == "art_cap_reached":
         return {"status": "art_cap_reached", "final": {"art_epochs": st["art_epochs"],
-                                                       "alpha_last": cfg.lambda_init * cfg.eta ** (st["art_epochs"] - 1),
+                                                       "alpha_last":
+                                                       cfg.lambda_init * cfg.eta ** (st["art_epochs"] - 1),
                                                        "best_window_mean": (st["best"] or {}).get("mean")}}
 
     mask = Mask.from_state_dict(st["best"]["mask"])

@@ -107,7 +107,9 @@ def deephoyer_curve_runs(model: str, dataset: str, profile: str, seeds=None,
                          regularizers=None) -> list[tuple[DeepHoyerRow, object]]:
     """(row, config) for every point of every trade-off curve (and the unregularized top of the band)."""
     smoke = profile == "smoke"
-    regs = list(regularizers) if regularizers is not None else list(CURVE_SMOKE["regularizers"] if smoke else CURVE_GRID)
+    if regularizers is None:
+        regularizers = CURVE_SMOKE["regularizers"] if smoke else CURVE_GRID
+    regs = list(regularizers)
     unknown = sorted(set(regs) - set(CURVE_GRID))
     if unknown:
         raise ValueError(f"no trade-off curve for {unknown}; valid: {', '.join(CURVE_GRID)}")

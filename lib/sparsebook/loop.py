@@ -45,10 +45,10 @@ class NonFiniteLoss(RuntimeError):
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
-             channels_last: bool = False) -> dict:
-    """Loss and accuracy (%) in eval mode, no gradients."""
+             channels_last: bool = False, cpu_chunk: int = CPU_EVAL_CHUNK) -> dict:
+    """Loss and accuracy (%) in eval mode, no gradients; on the CPU in chunks of at most ``cpu_chunk``."""
     if x.device.type == "cpu":
-        batch_size = min(batch_size, CPU_EVAL_CHUNK)
+        batch_size = min(batch_size, cpu_chunk)
     was_training = model.training
     model.eval()
     loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device, dtype=torch.long)

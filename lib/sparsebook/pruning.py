@@ -117,7 +117,8 @@ SELECT_PART_MIN = 1 << 20
 _SELECT_CHUNK = 4096  # a part is every P-th run of this many values: every layer has its share in every part
 
 
-def kth_smallest(values: torch.Tensor, k: int, scratch: torch.Tensor | None = None) -> torch.Tensor:
+def kth_smallest(values: torch.Tensor, k: int, scratch: torch.Tensor | None = None,
+                 part_min: int = SELECT_PART_MIN) -> torch.Tensor:
     """``values`` sorted ascending at index ``k`` (0-based), exactly.
 
     On the CPU by NumPy's introselect (``np.partition``, O(N)), which this machine runs several times
@@ -126,12 +127,13 @@ def kth_smallest(values: torch.Tensor, k: int, scratch: torch.Tensor | None = No
     GPU by a full sort, the original's way: there ``torch.kthvalue`` over one long vector is about a
     hundred times slower than sorting it (measured on an H100: ``bench/gpu.py``). ``scratch``, a CPU
     tensor shaped and typed like the flattened ``values``, is reordered in place instead of a fresh copy
-    (large fresh allocations cost page faults).
+    (large fresh allocations cost page faults). ``part_min`` is the fewest values a part may hold (a tuning
+    knob; larger than the vector means one part).
     """
     flat = values.detach().reshape(-1)
     if flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64):
         work = scratch if scratch is not None else torch.empty_like(flat)
-        parts = selection_parts(flat.numel())
+        parts = selection_parts(flat.numel(), part_min)
         if parts >= 2 and 2 * k >= flat.numel():
             found = _select_in_parts(flat, k, work, parts)
             if found is not None:
@@ -146,9 +148,9 @@ def kth_smallest(values: torch.Tensor, k: int, scratch: torch.Tensor | None = No
     return torch.sort(flat).values[k]
 
 
-def selection_parts(n: int) -> int:
+def selection_parts(n: int, part_min: int = SELECT_PART_MIN) -> int:
     """How many parts (threads) :func:`kth_smallest` selects in on the CPU among ``n`` values."""
-    return max(1, min(torch.get_num_threads(), n // SELECT_PART_MIN))
+    return max(1, min(torch.get_num_threads(), n // part_min))
 
 
 def _threads(count: int) -> ThreadPoolExecutor:

@@ -209,8 +209,10 @@ def status_table(results) -> pd.DataFrame:
                      "dataset": r.get("dataset_label", c["dataset"]), "regularizer": c["regularizer"],
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
                      "wall time (s)": round(e["wall_time_s"], 1),
-                     "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None, "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
-                     "device": e["device"], "compiled": bool(e.get("compiled")), "torch": e["torch"], "torchvision": e["torchvision"],
+                     "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
+                     "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
+                     "threads": e.get("torch_threads"), "device": e["device"], "compiled": bool(e.get("compiled")),
+                     "torch": e["torch"], "torchvision": e["torchvision"],
                      "git commit": (e.get("git_commit") or "")[:8], "finished": e["finished_at"]})
     return pd.DataFrame(rows)
 
@@ -267,6 +269,7 @@ def deephoyer_claims(pairs, tolerance: float = 0.5) -> pd.DataFrame:
                     verdict = "does not hold"
             records.append({"claim": claim, "pruning": RULE_LABELS[rule], "measure": what,
                             "new": "–" if s_new is None else f"{s_new * scale:.2f}" if scale == 100 else f"{s_new:.0f}",
-                            "baseline": "–" if s_old is None else f"{s_old * scale:.2f}" if scale == 100 else f"{s_old:.0f}",
+                            "baseline": "–" if s_old is None else
+                            f"{s_old * scale:.2f}" if scale == 100 else f"{s_old:.0f}",
                             "acc new / baseline": f"{_fmt(a_new)} / {_fmt(a_old)}", "verdict here": verdict})
     return pd.DataFrame(records).set_index(["claim", "pruning"]) if records else pd.DataFrame()

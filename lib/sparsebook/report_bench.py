@@ -20,6 +20,7 @@ GOALS = [
      "threshold by selection >= 3x the original's full sort, VGG-19", 3.0),
     ("data pipeline", lambda c: True, "ratio", "in-memory augmentation >= 5x DataLoader + PIL", 5.0),
     ("pruned evaluation", lambda c: True, "ratio_original", "pruned evaluation >= 2x the original's", 2.0),
+    ("parallel sweep", lambda c: True, "ratio", "parallel sweep >= 1.4x the one-process sweep, 2 cores", 1.4),
 ]
 
 
@@ -142,7 +143,8 @@ def gpu_line(gpu: dict) -> str:
     env = gpu["env"]
     return (f"measured on {env.get('gpu', env.get('device_name', '?'))}, torch {env['torch']}, "
             f"git {(env.get('git_commit') or '?')[:8]}, {env['wall_time_s']:.0f} s; cuDNN TF32 "
-            f"{'on' if env.get('cudnn_allow_tf32') else 'off'}, matmul TF32 {'on' if env.get('matmul_allow_tf32') else 'off'}")
+            f"{'on' if env.get('cudnn_allow_tf32') else 'off'}, "
+            f"matmul TF32 {'on' if env.get('matmul_allow_tf32') else 'off'}")
 
 
 def gpu_table(gpu: dict) -> pd.DataFrame:

@@ -139,7 +139,8 @@ def art_verdicts(pairs) -> pd.DataFrame:
     for base in ("l1", "l2"):
         effects = {}
         for sp in sps:
-            for claim, key, higher in (("more accurate", "test_acc_final", True), ("fewer ART epochs", "art_epochs", False)):
+            for claim, key, higher in (("more accurate", "test_acc_final", True),
+                                       ("fewer ART epochs", "art_epochs", False)):
                 c = claims.compare(vals("hypersparse", sp, key), vals(base, sp, key), higher_is_better=higher)
                 if key == "test_acc_final":
                     effects[sp] = (vals("hypersparse", sp, key), vals(base, sp, key))
@@ -172,7 +173,8 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
             for (claim, rule, acc), r in t.iterrows():
                 rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy",
                              "setting": f"{experiments.MODEL_LABELS[model]}, {dataset}, {rule}, at {acc} %",
-                             "effect ± spread": r["effect ± spread (points)"] + " points of sparsity", "seeds": r["seeds"],
+                             "effect ± spread": r["effect ± spread (points)"] + " points of sparsity",
+                             "seeds": r["seeds"],
                              "verdict": r["verdict"], "profile": profile})
     for paper_model in ("lenet5", "resnet32", "vgg19"):
         pairs = load_art(paper_model, profile, results_dir, train=False)

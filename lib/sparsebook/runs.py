@@ -33,8 +33,9 @@ from .deephoyer import train_deephoyer
 from .loop import NonFiniteLoss, Session
 from .store import RunBusy, atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
 
-__all__ = ["ARTConfig", "DeepHoyerConfig", "dense_start_config", "run_id", "run", "stored", "result_path", "load_results", "validate",
-           "resolve_device", "TERMINAL_STATUSES"]
+__all__ = ["ARTConfig", "DeepHoyerConfig", "dense_start_config", "config_from_settings", "run_id", "run", "stored",
+           "result_path", "load_results", "validate", "resolve_device", "threads_for", "TERMINAL_STATUSES", "RunBusy",
+           "run_lock"]
 
 TERMINAL_STATUSES = ("finished", "art_cap_reached", "failed_nonfinite")
 
@@ -115,6 +116,12 @@ def settings(config: Config) -> dict:
         if v is not None:
             out[f.name] = list(v) if isinstance(v, tuple) else v
     return out
+
+
+def config_from_settings(stored: dict) -> Config:
+    """The config a stored result's ``config`` block (:func:`settings`) was made from."""
+    cls = {"art": ARTConfig, "deephoyer": DeepHoyerConfig}[stored["kind"]]
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k != "kind"})
 
 
 def run_id(config: Config) -> str:
@@ -307,7 +314,8 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
     ckpt = load_checkpoint(ckpt_path)
     if ckpt is not None and ckpt.get("settings") != settings(config):
         ckpt = None  # a checkpoint of other settings under this id cannot happen unless the hash collides
-    augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) if getattr(config, "augment", False) else None
+    augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) \
+        if getattr(config, "augment", False) else None
     elapsed0 = ckpt["elapsed"] if ckpt else 0.0
     cpu0 = ckpt.get("cpu_elapsed", 0.0) if ckpt else 0.0  # CPU time: immune to pauses, counts every thread
     t0, c0 = time.time(), time.process_time()
@@ -336,8 +344,10 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
     result = {
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
         "config": settings(config), "dataset_label": spec.label, "data_root": data.root,
-        "env": {**environment(device), **({"layout": layout} if layout else {}), "flush_denormal": bool(flush), "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
-                "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "resumed": ckpt is not None},
+        "env": {**environment(device), **({"layout": layout} if layout else {}), "flush_denormal": bool(flush),
+                "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
+                "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "resumed": ckpt is not None},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,
     }
