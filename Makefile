@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.stamp
 # Notebooks of the chapters (jupyter-book's executed copies under _build excluded).
 NOTEBOOKS = $(shell find book -name '*.ipynb' -not -path '*/_build/*' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: help venv data book test clean
+.PHONY: help venv data book test check clean
 
 help:  ## list the targets
 	@echo "sparsebook targets:"
@@ -49,6 +49,10 @@ else
 	SPARSEBOOK_PROFILE=smoke SPARSEBOOK_RESULTS="$$results" \
 	$(PY) -m pytest --nbval-lax --nbval-current-env --ignore=book/_build book/
 endif
+
+check:  ## check the built book: no traceback, NaN, broken link, code-first results page; math and figures in Chromium
+	$(PY) tools/check_book.py book/_build/html
+	$(PY) -m pytest -q tests/test_book_render.py
 
 clean:  ## remove the built book (book/_build); .venv, data and results/ stay
 	rm -rf book/_build

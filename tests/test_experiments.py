@@ -140,4 +140,6 @@ def test_rebuild_estimate_brackets_the_time_from_an_empty_store():
     est = report.rebuild_estimate(table, "cpu", {"art": 120, "deephoyer": None})
     assert est.loc["art", "upper bound (min)"] == 30 and est.loc["art", "lower bound (min)"] == 25
     assert est.loc["art", "runs"] == 2 and est.loc["art", "budget (min)"] == 120
-    assert pd.isna(est.loc["deephoyer", "lower bound (min)"])  # a run without CPU time: no lower bound
+    assert est.loc["deephoyer", "lower bound (min)"] == "–"  # a run without CPU time: no lower bound
+    # the parallel runner: a run trained on threads t of c cores holds t/c of the machine for its wall time
+    assert est.loc["art", "with the parallel runner (min)"] == 30  # runs without a thread count: both cores

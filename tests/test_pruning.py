@@ -171,7 +171,6 @@ def test_kth_smallest_in_parallel_parts_is_the_sorted_value(monkeypatch, parts):
     """Selection in parts (threads) is exact: ties, layers of different scales, a scratch buffer, ranks
     below N/2 (one part), and values dealt so unevenly that the parts' guess misses (the whole is used)."""
     from sparsebook import pruning
-    monkeypatch.setattr(pruning, "SELECT_PART_MIN", 1000)
     monkeypatch.setattr(torch, "get_num_threads", lambda: parts)
     answered = []  # by the parts, not by the whole-vector fallback
     in_parts = pruning._select_in_parts
@@ -186,7 +185,7 @@ def test_kth_smallest_in_parallel_parts_is_the_sorted_value(monkeypatch, parts):
         scratch = torch.empty_like(values)
         for k in (0, len(values) // 3, len(values) // 2, int(0.9 * len(values)), int(0.98 * len(values)),
                   len(values) - 1):
-            got = pruning.kth_smallest(values, k, scratch if k % 2 else None)
+            got = pruning.kth_smallest(values, k, scratch if k % 2 else None, part_min=1000)
             assert got.item() == ordered[k].item() and got.dtype == values.dtype, (k, len(values))
     assert any(a is not None for a in answered) and any(a is None for a in answered)
 

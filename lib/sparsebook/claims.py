@@ -56,18 +56,18 @@ def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | Non
     ma = ours_mean if ours_mean is not None else (statistics.mean(a) if a else None)
     mb = base_mean if base_mean is not None else (statistics.mean(b) if b else None)
     if ma is None or mb is None:
-        return Comparison(ma, mb, None, None, len(a), len(b), "undecided", "no value on one side")
+        return Comparison(ma, mb, None, None, len(a), len(b), "undecided", "nothing to compare on one side")
     sign = 1.0 if higher_is_better else -1.0
     effect, spread = sign * (ma - mb), math.hypot(_sd(a), _sd(b))
     if min(len(a), len(b)) < min_seeds:
         return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided",
-                          f"fewer than {min_seeds} seeds ({len(a)} vs {len(b)})")
+                          f"fewer than {min_seeds} seeds")
     if effect > spread:
-        verdict, why = "reproduced", "ahead beyond the spread over seeds"
+        verdict, why = "reproduced", "ahead beyond the spread"
     elif effect < -spread:
-        verdict, why = "not reproduced", "behind beyond the spread over seeds"
+        verdict, why = "not reproduced", "behind beyond the spread"
     else:
-        verdict, why = "undecided", "the difference is within the spread over seeds"
+        verdict, why = "undecided", "within the spread"
     return Comparison(ma, mb, effect, spread, len(a), len(b), verdict, why)
 
 
@@ -128,10 +128,10 @@ def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: floa
                     ours_mean=est_a, base_mean=est_b)
         if c.verdict != "undecided" and min(n_a, n_b) < MIN_SEEDS:
             c = Comparison(c.ours, c.base, c.effect, c.spread, n_a, n_b, "undecided",
-                           f"a strength has fewer than {MIN_SEEDS} seeds")
+                           f"fewer than {MIN_SEEDS} seeds")
         if est_a is None or est_b is None:
             c = Comparison(est_a, est_b, None, None, n_a, n_b, "undecided",
-                           "a curve does not reach this accuracy within its strengths")
+                           "a curve misses the target")
         out.append({"drop": drop, "target": target, "comparison": c})
     return out
 

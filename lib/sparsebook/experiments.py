@@ -17,8 +17,9 @@ __all__ = ["DeepHoyerRow", "DEEPHOYER_TABLES", "deephoyer_rows", "deephoyer_runs
            "REGULARIZER_LABELS", "ARTRow", "art_runs", "ART_RECORD", "ART_SPARSITIES", "ART_DATASETS", "art_dataset",
            "CURVE_GRID", "curve_strengths", "deephoyer_curve_runs"]
 
-MODEL_LABELS = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5", "resnet32": "ResNet-32", "vgg19": "VGG-19"}
-REGULARIZER_LABELS = {"none": "None", "l1": "L1", "l2": "L2", "hoyer": "Hoyer", "hoyer_square": "Hoyer-Square",
+MODEL_LABELS = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5", "resnet32": "ResNet-32", "resnet20": "ResNet-20",
+                "vgg19": "VGG-19"}
+REGULARIZER_LABELS = {"none": "unregularized", "l1": "L1", "l2": "L2", "hoyer": "Hoyer", "hoyer_square": "Hoyer-Square",
                       "transformed_l1": "Transformed L1", "group_lasso": "Group Lasso",
                       "group_hoyer_square": "Group-HS", "hypersparse": "HyperSparse"}
 

@@ -19,10 +19,15 @@ from .experiments import MODEL_LABELS, REGULARIZER_LABELS
 from .profiles import departures
 from .reference import lookup
 
-__all__ = ["train_or_load", "mean_std", "deephoyer_table", "fashion_table", "departures_table",
+__all__ = ["train_or_load", "table", "mean_std", "deephoyer_table", "fashion_table", "departures_table",
            "layer_table", "weight_distribution_figure", "status_table", "deephoyer_claims"]
 
 RULE_LABELS = {"threshold": "fixed threshold", "std_ratio": "std ratio"}
+#: one colour per regularizer across the book
+PALETTE = dict(zip(["none", "l1", "l2", "hoyer", "hoyer_square", "transformed_l1", "group_lasso",
+                    "group_hoyer_square", "hypersparse"], sns.color_palette("tab10", 9)))
+# an explicit white background: the theme's dark mode would otherwise invert transparent figures
+plt.rcParams.update({"figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white"})
 _REPORT_RULES = {"threshold": "threshold", "std_ratio": "std-ratio"}
 _TABLE_NUMBER = {("lenet_300_100", "mnist"): 1, ("lenet5", "mnist"): 2}
 STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "failed (non-finite loss)",
@@ -57,6 +62,19 @@ def train_or_load(pairs, *, profile: str, results_dir, device="cpu", data_root=N
                               progress=False, compile=compile)
         out.append((row, result or {"status": "not_run", "config": runs.settings(cfg), "profile": profile}))
     return out
+
+
+_TABLES = [0]  # tables shown so far in this kernel: one notebook, one page, numbered from 1
+
+
+def table(df: pd.DataFrame, caption: str, note: str = ""):
+    """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
+    (``note`` may say why), floats to two decimals."""
+    _TABLES[0] += 1
+    text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
+    return (df.style.set_caption(text).format(precision=2, na_rep="–")
+            .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
+                                                                 "font-weight: normal; padding-bottom: 0.4em;"}]))
 
 
 def mean_std(values, digits: int = 2) -> str:
@@ -175,27 +193,39 @@ def layer_table(pairs, rule: str) -> pd.DataFrame:
 
 
 def weight_distribution_figure(pairs, tag: str, title: str = ""):
-    """Per-layer histograms of the nonzero weights at snapshot ``tag``, one panel per layer, one line per row."""
+    """Histograms of the nonzero weights' log10 |w| at snapshot ``tag``: small multiples, one row per
+    regularizer (first seed), one column per layer, each as a share of the layer's nonzero weights on shared
+    axes, with the share of the layer kept written in the panel."""
     first = {row: rs[0] for row, rs in _group(pairs).items() if rs[0]["status"] == "finished"}
-    layers = [n for n in next(iter(first.values()))["snapshots"][0]["layers"] if n.endswith(".weight")]
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 2.8), squeeze=False)
-    palette = sns.color_palette("tab10", len(first))
-    for (row, result), color in zip(first.items(), palette):
-        snap = next((s for s in result["snapshots"] if s["tag"] == tag), None)
-        if snap is None:
-            continue
+    snaps = {row: s for row, r in first.items() if (s := next((x for x in r["snapshots"] if x["tag"] == tag), None))}
+    if not snaps:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no finished run at this profile", ha="center", va="center")
+        return fig
+    layers = [n for n in next(iter(snaps.values()))["layers"] if n.endswith(".weight")]
+    fig, axes = plt.subplots(len(snaps), len(layers), figsize=(2.7 * len(layers) + 1.2, 0.95 * len(snaps) + 0.9),
+                             sharex=True, sharey=True, squeeze=False)
+    for i, (row, snap) in enumerate(snaps.items()):
         edges = np.asarray(snap["log10_edges"])
         centers = (edges[1:] + edges[:-1]) / 2
-        for ax, name in zip(axes[0], layers):
-            counts = np.asarray(snap["layers"][name]["log10_counts"], dtype=float)
-            ax.plot(centers, counts, color=color, lw=1.2,
-                    label=f"{REGULARIZER_LABELS[row.regularizer]} ({row.group[:6]})")
-            ax.set_title(name.removesuffix(".weight"))
-            ax.set_xlabel("log10 |w| (nonzero weights)")
-    axes[0][0].set_ylabel("weights")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        for j, name in enumerate(layers):
+            ax = axes[i][j]
+            layer = snap["layers"][name]
+            share = 100 * np.asarray(layer["log10_counts"], dtype=float) / max(layer["nonzero"], 1)
+            ax.fill_between(centers, share, color=PALETTE[row.regularizer], alpha=0.8, lw=0)
+            ax.text(0.02, 0.92, f"{100 * layer['nonzero'] / layer['numel']:.1f} % kept", transform=ax.transAxes,
+                    fontsize=7, va="top")
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(name.removesuffix(".weight"), fontsize=9)
+            if i == len(snaps) - 1:
+                ax.set_xlabel("log10 |w|", fontsize=8)
+        label = REGULARIZER_LABELS[row.regularizer] + (" (struct.)" if row.group == "structural" else "")
+        axes[i][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.supylabel("% of the layer's nonzero weights", x=0.01, fontsize=8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -206,7 +236,8 @@ def status_table(results) -> pd.DataFrame:
     for r in results:
         c, e = r["config"], r["env"]
         rows.append({"profile": r["profile"], "id": r["id"], "kind": r["kind"], "model": c["model"],
-                     "dataset": r.get("dataset_label", c["dataset"]), "regularizer": c["regularizer"],
+                     "dataset": r.get("dataset_label", c["dataset"]),
+                     "regularizer": REGULARIZER_LABELS.get(c["regularizer"], c["regularizer"]),
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
                      "wall time (s)": round(e["wall_time_s"], 1),
                      "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
@@ -220,7 +251,8 @@ def status_table(results) -> pd.DataFrame:
 def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float | None]) -> pd.DataFrame:
     """Per kind of run (``art``, ``deephoyer``): how long rebuilding its results from an empty store
     takes, bracketed by the runs' summed wall times (an upper bound: it counts pauses and other work)
-    and their CPU time over the machine's cores (a lower bound), next to a budget in minutes."""
+    and their CPU time over the machine's cores (a lower bound), the estimate for the parallel runner
+    (each run's wall time times its threads, over the cores), next to a budget in minutes."""
     rows = []
     for kind, budget in budgets.items():
         t = table[(table.profile == profile) & (table.kind == kind)] if len(table) else table
@@ -228,8 +260,14 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
             continue
         cpu = t["CPU time (s)"]
         lower = round((cpu / t["cores"]).sum() / 60, 1) if cpu.notna().all() else None
+        # the parallel runner keeps every core busy with one-thread runs: a run occupies its threads' cores
+        # for its wall time (runs made before it used both cores at once)
+        threads = t["threads"].fillna(t["cores"]) if "threads" in t else t["cores"]
+        parallel = round((t["wall time (s)"] * threads / t["cores"]).sum() / 60, 1)
         rows.append({"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
-                     "lower bound (min)": lower, "budget (min)": budget})
+                     "lower bound (min)": "–" if lower is None else lower,
+                     "with the parallel runner (min)": parallel,
+                     "budget (min)": budget})
     return pd.DataFrame(rows).set_index("kind") if rows else pd.DataFrame({"note": ["no stored runs yet"]})
 
 

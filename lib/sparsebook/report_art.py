@@ -15,7 +15,7 @@ import seaborn as sns
 
 from .experiments import REGULARIZER_LABELS
 from .reference import lookup
-from .report import STATUS_LABELS, _finished, _fmt, _group, mean_std
+from .report import PALETTE, STATUS_LABELS, _finished, _fmt, _group, mean_std
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "art_epochs_table", "overlap_table",
@@ -204,7 +204,7 @@ def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final"):
         pts.sort()
         x = [f"{100 * p[0]:g}" for p in pts]
         ax.errorbar(x, [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3,
-                    label=REGULARIZER_LABELS[reg])
+                    color=PALETTE[reg], label=REGULARIZER_LABELS[reg])
     ax.set(xlabel="sparsity %", ylabel="test accuracy %")
     ax.legend()
     fig.tight_layout()

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from . import claims, experiments, profiles
+from .data import DATASETS
 from .experiments import REGULARIZER_LABELS
-from .report import RULE_LABELS, train_or_load
+from .report import PALETTE, RULE_LABELS, train_or_load
 from .report_art import _finished_runs, _group
 
 __all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "art_verdicts", "ledger",
            "load_curves", "load_art"]
 
-#: one colour per regularizer across the book
-PALETTE = dict(zip(["none", "l1", "l2", "hoyer", "hoyer_square", "transformed_l1", "group_lasso",
-                    "group_hoyer_square", "hypersparse"], sns.color_palette("tab10", 9)))
 #: the claims of "sparser at equal accuracy": (claimed, baseline, structural)
 CURVE_CLAIMS = [("hoyer_square", "l1", False), ("group_hoyer_square", "group_lasso", True)]
 REPORT_SAYS = {  # the reproduction reports' positions, in their words' sense (shared/reference)
@@ -172,7 +169,8 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
         if "verdict" in t:
             for (claim, rule, acc), r in t.iterrows():
                 rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy",
-                             "setting": f"{experiments.MODEL_LABELS[model]}, {dataset}, {rule}, at {acc} %",
+                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}, {rule}, "
+                                        f"at {acc} %",
                              "effect ± spread": r["effect ± spread (points)"] + " points of sparsity",
                              "seeds": r["seeds"],
                              "verdict": r["verdict"], "profile": profile})
@@ -186,7 +184,7 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
         for (claim, sp), r in t.iterrows():
             rows.append({"paper": "HyperSparse", "claim": claim,
                          "setting": f"{experiments.MODEL_LABELS.get(model, model)} (for "
-                                    f"{experiments.MODEL_LABELS[paper_model]}), {dataset}, {sp} %",
+                                    f"{experiments.MODEL_LABELS[paper_model]}), {DATASETS[dataset].label}, {sp} %",
                          "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
                          "profile": profile})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["paper", "claim", "setting", "effect ± spread", "seeds", "verdict", "profile"])

@@ -1,0 +1,72 @@
+"""Check the built book (book/_build/html) as a reader would meet it; exit 1 with one line per problem.
+
+    python tools/check_book.py [book/_build/html]
+
+Fails on: a traceback, error or warning output in a page; "NaN" in a table; a broken internal link or
+image; a results chapter whose first visible element is a code cell. Written by hand: it checks this
+book's own rules, which no link checker knows (and linkcheck would need the network).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from bs4 import BeautifulSoup
+
+#: pages whose code is the lesson: they may open with a code cell
+METHOD_PAGES = {"hypersparse/method.html", "deephoyer/method.html"}
+RESULT_FOLDERS = ("hypersparse/", "deephoyer/")
+SKIP = {"genindex.html", "search.html"}
+
+
+def page_problems(html: Path, root: Path) -> list[str]:
+    rel = html.relative_to(root).as_posix()
+    soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
+    article = soup.select_one("article") or soup.body or soup
+    out = []
+    text = article.get_text(" ")
+    if "Traceback (most recent call last)" in text:
+        out.append(f"{rel}: a traceback is shown")
+    for cls in ("output.stderr", "output.traceback", "output.error", "system-message"):
+        if article.select(f"div.{cls}"):
+            out.append(f"{rel}: {cls.replace('.', ' ')} output on the page")
+    for cell in article.select("table td, table th"):
+        if cell.get_text(strip=True).lower() in ("nan", "nat", "none"):
+            out.append(f"{rel}: '{cell.get_text(strip=True)}' in a table")
+            break
+    for tag, attr in (("a", "href"), ("img", "src")):
+        for el in soup.find_all(tag):
+            target = el.get(attr)
+            if not target or target.startswith("#"):
+                continue
+            url = urlparse(target)
+            if url.scheme or url.netloc or target.startswith("mailto:"):
+                continue
+            path = (html.parent / unquote(url.path)).resolve()
+            if not path.exists():
+                out.append(f"{rel}: broken {'image' if tag == 'img' else 'link'} {target}")
+    if rel.startswith(RESULT_FOLDERS) and rel not in METHOD_PAGES or rel == "claims.html":
+        first = next((el for el in article.find_all(["p", "table", "img", "div"])
+                      if el.name != "div" or "cell_input" in (el.get("class") or [])), None)
+        if first is not None and first.name == "div":
+            out.append(f"{rel}: the first visible element is a code cell")
+    return out
+
+
+def main(argv=None) -> int:
+    root = Path((argv or sys.argv[1:] or ["book/_build/html"])[0])
+    if not (root / "index.html").exists():
+        print(f"check_book: no built book at {root} (run `make book` first)")
+        return 1
+    pages = [p for p in sorted(root.rglob("*.html")) if "_static" not in p.parts and p.name not in SKIP
+             and "_sources" not in p.parts]
+    problems = [msg for p in pages for msg in page_problems(p, root)]
+    for msg in problems:
+        print(msg)
+    print(f"check_book: {len(pages)} pages, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
