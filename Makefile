@@ -40,7 +40,7 @@ book: data  ## execute the chapters and build the HTML book into book/_build/htm
 # 1. the library's tests; 2. every chapter notebook at the smoke profile, writing
 # into a throw-away results folder (never the committed results/).
 test: data  ## run ruff, pytest on tests/, then the chapter notebooks with nbval (smoke profile)
-	$(VENV)/bin/ruff check lib tests bench
+	$(VENV)/bin/ruff check lib tests bench tools
 	$(PY) -m pytest tests/
 ifeq ($(strip $(NOTEBOOKS)),)
 	@echo "nbval: no chapter notebooks under book/ yet, nothing to run"

@@ -1,5 +1,4 @@
 """The book's experiment tables, the published reference numbers, and the report's formatting."""
-import pandas as pd
 import pytest
 
 from sparsebook import experiments, reference, report, runs
