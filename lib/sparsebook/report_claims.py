@@ -109,10 +109,26 @@ def convergence_table(pairs) -> pd.DataFrame:
         changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
         if changes:
             s = pd.Series(changes)
+            spread = _seed_spread(done, phase)
             records.append({"phase": phase, "epochs": epochs, "compared": f"last {k} vs {k} before",
                             "runs": len(changes), "median change (points)": round(s.median(), 3),
-                            "largest |change| (points)": round(s.abs().max(), 3)})
+                            "largest |change| (points)": round(s.abs().max(), 3),
+                            "seeds' spread (points)": "–" if spread is None else round(spread, 3),
+                            "levelled off": "–" if spread is None else
+                            ("yes" if abs(s.median()) <= spread else "no: still moving beyond the seeds' spread")})
     return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
+
+
+def _seed_spread(results, phase: str) -> float | None:
+    """The median, over settings run with several seeds, of the std over seeds of the phase's last accuracy."""
+    by_setting: dict = {}
+    for r in results:
+        last = [h["test_acc"] for h in r["history"] if h["phase"] == phase]
+        if last:
+            key = tuple(sorted((k, str(v)) for k, v in r["config"].items() if k != "seed"))
+            by_setting.setdefault(key, []).append(last[-1])
+    sds = [pd.Series(v).std() for v in by_setting.values() if len(v) > 1]
+    return float(pd.Series(sds).median()) if sds else None
 
 
 def load_art(paper_model: str, profile: str, results_dir, **kw):
