@@ -251,3 +251,17 @@ def test_hypersparse_flat_path_gives_the_same_value_and_gradient():
     assert all(a.shape == b.shape and torch.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(g_ref, g_flat))
     flat.penalty([torch.randn_like(t) for t in ts])  # a later forward: the earlier backward recomputes
     assert all(torch.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(g_ref, torch.autograd.grad(v_flat, ts)))
+
+
+@pytest.mark.parametrize("sparsity", [0.5, 0.9, 0.98])
+def test_fast_hypersparse_equals_the_readable_reference(sparsity):
+    """The closed-form loss with its reused buffers against the paper's formula through autograd: same value,
+    same gradient, on layers of different shapes and scales."""
+    g = torch.Generator().manual_seed(1)
+    shapes, scales = [(20, 1, 5, 5), (50, 20, 5, 5), (500, 800), (10, 500)], [0.3, 0.05, 0.01, 0.1]
+    ts = [(torch.randn(sh, generator=g, dtype=torch.float64) * sc).requires_grad_() for sh, sc in zip(shapes, scales)]
+    reg = regularizers.build("hypersparse", sparsity=sparsity)
+    fast, ref = reg.penalty(ts), regularizers.hypersparse_reference(ts, sparsity)
+    torch.testing.assert_close(fast, ref, atol=1e-9, rtol=0)
+    for got, want in zip(torch.autograd.grad(fast, ts), torch.autograd.grad(ref, ts)):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
