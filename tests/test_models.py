@@ -37,7 +37,17 @@ def test_vgg19_weight_counts(kwargs, weights):
     assert n_weights(models.build("vgg19", **kwargs)) == weights
 
 
-@pytest.mark.parametrize("name, size", [("resnet32", 32), ("vgg19", 32), ("vgg19", 64), ("resnet20", 32)])
+@pytest.mark.parametrize("name, kwargs, weights", [
+    ("vgg11", {"num_classes": 100}, 9_268_928),             # VGG-11 (configuration A) at the paper's width
+    ("vgg11", {"num_classes": 100, "width": 16}, 589_232),  # a miniature: every stage a quarter as wide
+    ("vgg19", {"num_classes": 100, "width": 64}, 20_070_080),
+])
+def test_vgg_family_weight_counts(name, kwargs, weights):
+    assert n_weights(models.build(name, **kwargs)) == weights
+
+
+@pytest.mark.parametrize("name, size", [("resnet32", 32), ("vgg19", 32), ("vgg19", 64), ("resnet20", 32),
+                                        ("vgg11", 32)])
 def test_forward_shapes(name, size):
     model = models.build(name, num_classes=7, image_size=size, **({"width": 8} if "resnet" in name else {}))
     assert model(torch.zeros(2, 3, size, size)).shape == (2, 7)
@@ -77,8 +87,10 @@ def test_bad_sizes(kwargs, match):
         models.build("lenet5", **kwargs)
 
 
-def test_width_only_for_resnets():
-    with pytest.raises(ValueError, match="width"):
-        models.build("vgg19", width=16)
+def test_width_only_where_defined():
+    with pytest.raises(ValueError, match="width is only defined"):
+        models.build("lenet5", width=16)
+    with pytest.raises(ValueError, match="multiple of 4 up to 64"):
+        models.build("vgg19", width=18)
     with pytest.raises(ValueError, match="image_size"):
         models.build("vgg19", image_size=40)

@@ -114,18 +114,25 @@ class CifarResNet(nn.Module):
 
 
 VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+#: VGG-11 (configuration A), the family's shallowest member: a miniature for machines without a GPU
+VGG11_CFG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512)
 
 
 class VGG19(nn.Module):
-    """HyperSparse's VGG-19 with BN: 16 conv3x3(+bias)-BN-ReLU, 4 max-pools, avg-pool, one Linear."""
+    """HyperSparse's VGG-19 with BN: 16 conv3x3(+bias)-BN-ReLU, 4 max-pools, avg-pool, one Linear.
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32):
+    ``cfg`` and ``width`` (first-stage channels, the paper's 64; every stage scales with it) give the
+    family's smaller members with the same blocks, initialisation and head."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, image_size: int = 32, cfg=VGG19_CFG,
+                 width: int = 64):
         super().__init__()
         layers, cin = [], in_channels
-        for v in VGG19_CFG:
+        for v in cfg:
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
             else:
+                v = v * width // 64
                 layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
                 cin = v
         layers.append(nn.AvgPool2d(image_size // 16))
@@ -156,19 +163,27 @@ def _plain(cls) -> Callable[..., nn.Module]:
     return builder
 
 
+def _vgg(cfg) -> Callable[..., nn.Module]:
+    def builder(num_classes: int, in_channels: int, image_size: int, width: int | None = None):
+        return VGG19(num_classes, in_channels, image_size, cfg=cfg, width=width or 64)
+    return builder
+
+
 # name -> (builder, default in_channels, default image_size)
 MODELS: dict[str, tuple[Callable[..., nn.Module], int, int]] = {
     "lenet_300_100": (_plain(LeNet300100), 1, 28),
     "lenet5": (_plain(LeNet5), 1, 28),
     "resnet20": (_resnet(20), 3, 32),
     "resnet32": (_resnet(32), 3, 32),
-    "vgg19": (_plain(VGG19), 3, 32),
+    "vgg19": (_vgg(VGG19_CFG), 3, 32),
+    "vgg11": (_vgg(VGG11_CFG), 3, 32),
 }
 
 
 def build(name: str, num_classes: int = 10, in_channels: int | None = None,
           image_size: int | None = None, width: int | None = None) -> nn.Module:
-    """Build a model by name; ``width`` selects the ResNets' first-stage channels (32 paper, 16 classic)."""
+    """Build a model by name; ``width`` selects the first-stage channels: the ResNets' (32 paper, 16 classic)
+    and the VGGs' (64 paper; smaller for a miniature)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
     builder, default_channels, default_size = MODELS[name]
@@ -179,8 +194,10 @@ def build(name: str, num_classes: int = 10, in_channels: int | None = None,
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
     size = image_size or default_size
-    if name == "vgg19" and size % 16:
-        raise ValueError(f"vgg19 needs an image_size divisible by 16 (32 or 64), got {size}")
+    if name.startswith("vgg") and size % 16:
+        raise ValueError(f"{name} needs an image_size divisible by 16 (32 or 64), got {size}")
+    if name.startswith("vgg") and width is not None and (width % 4 or width > 64):
+        raise ValueError(f"{name}: width (first-stage channels) must be a multiple of 4 up to 64, got {width}")
     if name == "lenet5" and size < 16:
         raise ValueError(f"lenet5 needs an image_size of at least 16, got {size}")
     return builder(num_classes, in_channels or default_channels, size, width=width)

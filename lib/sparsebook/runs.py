@@ -54,7 +54,7 @@ class _Common:
 class ARTConfig(_Common):
     """One ART run (defaults: the HyperSparse code's, ResNet-32 on CIFAR-10 at 90 %)."""
     model: str = "resnet32"
-    width: int | None = None            # ResNet first-stage channels; None = the paper's 32
+    width: int | None = None            # first-stage channels (ResNet: 32 paper; VGG: 64); None = the paper's
     dataset: str = "cifar10"
     regularizer: str = "hypersparse"    # hypersparse, l1, l2 (or none)
     sparsity: float = 0.9
