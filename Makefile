@@ -52,7 +52,7 @@ endif
 
 check:  ## check the built book: no traceback, NaN, broken link, code-first results page; math and figures in Chromium
 	$(PY) tools/check_book.py book/_build/html
-	$(PY) -m pytest -q tests/test_book_render.py
+	$(PY) -m pytest -q tests/book/test_book_render.py
 
 clean:  ## remove the built book (book/_build); .venv, data and results/ stay
 	rm -rf book/_build

@@ -24,9 +24,11 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from sparsebook import accounting, models, profiles, regularizers, runs  # noqa: E402
-from sparsebook.pruning import kth_smallest  # noqa: E402
-from sparsebook.store import atomic_write_json, environment  # noqa: E402
+from sparsebook import experiments, models, regularizers  # noqa: E402
+from sparsebook.experiments import profiles  # noqa: E402
+from sparsebook.experiments.store import atomic_write_json, environment  # noqa: E402
+from sparsebook.fast.select import kth_smallest  # noqa: E402
+from sparsebook.pruning import accounting  # noqa: E402
 
 MODELS = (("resnet32", 10), ("vgg19", 100))
 REGULARIZERS = (None, "hypersparse", "hypersparse per tensor", "l1", "l2")
@@ -59,7 +61,8 @@ def bench_steps(device, steps: int, rounds: int) -> list[dict]:
             y = torch.randint(0, classes, (64,), device=device)
             regs = {r: None if r is None else regularizers.build(r.split()[0], **(
                 {"sparsity": 0.98} if r.startswith("hypersparse") else {})) for r in REGULARIZERS}
-            regs["hypersparse per tensor"]._work.flat = False  # before: the CPU's per-tensor kernels
+            # before: the CPU's per-tensor kernels
+            regs["hypersparse per tensor"] = regularizers.build("hypersparse", sparsity=0.98, flat=False)
 
             def step(reg):
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
@@ -100,7 +103,7 @@ def art_end_to_end(device) -> dict:
                                regularizer="hypersparse", sparsity=0.9, amp=True, channels_last=True)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
-        r = runs.run(cfg, profile="smoke", results_dir=tmp, device=device, progress=False)
+        r = experiments.run(cfg, profile="smoke", results_dir=tmp, device=device, progress=False)
     return {"config": r["config"], "status": r["status"], "epochs": len(r["history"]),
             "wall_time_s": time.time() - t0, "final": r.get("final"), "device": r["env"].get("device")}
 

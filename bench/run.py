@@ -23,10 +23,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sparsebook import accounting, data, loop, models, pruning, regularizers
-from sparsebook.loop import Session, evaluate, evaluate_masked, inference_copy
-from sparsebook.pruning import kth_smallest, prune_global_magnitude
-from sparsebook.store import atomic_write_json, environment
+from sparsebook import data, models, regularizers
+from sparsebook.fast import select
+from sparsebook.fast.hypersparse import Workspace
+from sparsebook.fast.inference import inference_copy
+from sparsebook.pruning import accounting
+from sparsebook.train import loop
+from sparsebook.train.loop import Session, evaluate, evaluate_masked
+from sparsebook.fast.select import kth_smallest
+from sparsebook.pruning import prune_global_magnitude
+from sparsebook.experiments.store import atomic_write_json, environment
 
 SIZES = {  # batches per timed repeat (per model), repeats, images for the data pipeline, CIFAR-10 source
     "smoke": dict(batches={"lenet_300_100": 2, "lenet5": 2}, repeats=2, images=256,
@@ -207,14 +213,14 @@ def bench_regularizers(cfg) -> list[dict]:
                         "overhead_pct": 100 * (t / base - 1), "ratio_q1": q1, "ratio_q3": q3,
                         "control_q1": aa_q1, "control_q3": aa_q3})
         weights = list(models.conv_linear_weights(model).values())
-        hs = regularizers.build("hypersparse", sparsity=0.98)
+        work = Workspace()  # HyperSparse's buffers
 
         def original_threshold():  # the original: sort every weight on every mini-batch
             w = torch.cat([p.detach().flatten() for p in weights]).abs()
             return torch.sort(w).values[int(0.98 * w.numel())]
         def our_threshold():  # what HyperSparse.penalty does: |w| into a reused buffer, selection from a copy
-            hs._work.fill(weights, torch.float32)
-            return hs._work.kth_smallest(int(0.98 * hs._work.abs.numel()))
+            buf = work.fill(weights, torch.float32)
+            return work.kth_smallest(int(0.98 * buf.numel()))
         ours, base = paired(our_threshold, original_threshold, cfg["repeats"])
         out.append({"benchmark": "hypersparse threshold", "case": f"{name} ({sum(p.numel() for p in weights):,} "
                     "weights)", "ours_s": ours, "baseline_s": base, "baseline": "full sort per batch (original)",
@@ -260,7 +266,7 @@ def bench_data(cfg) -> list[dict]:
 
 def bench_pruned_eval(cfg) -> list[dict]:
     """ART's per-epoch pruned evaluation on the training data, at 98 %. Ours, as the trainer runs it
-    (:func:`~sparsebook.loop.evaluate_masked`): weights masked in place and copied into an inference copy,
+    (:func:`~sparsebook.train.loop.evaluate_masked`): weights masked in place and copied into an inference copy,
     BatchNorm folded, channels_last where the model's class prefers it on the CPU (LeNet-5, the ResNets),
     CSR products for Linear layers that keep few weights, inference_mode in chunks of 256. Baselines: what
     the original does (a deep copy, pruned, evaluated under no_grad at the training batch size, 64) and, to
@@ -367,7 +373,7 @@ def bench_before_after(cfg) -> list[dict]:
     k, scratch = int(0.98 * weights.numel()), torch.empty_like(weights)
     ours, base = paired(lambda: kth_smallest(weights, k, scratch),
                         lambda: kth_smallest(weights, k, scratch, part_min=weights.numel() + 1), cfg["repeats"] * 4)
-    parts = pruning.selection_parts(weights.numel())
+    parts = select.selection_parts(weights.numel())
     out.append({"benchmark": "before/after", "case": f"HyperSparse threshold, {name} ({weights.numel():,} weights): "
                 f"selection in {parts} parts, one thread each", "ours_s": ours, "baseline_s": base,
                 "baseline": "one part (before)", "ratio": base / ours})
@@ -445,7 +451,8 @@ def bench_sweep(cfg) -> list[dict]:
     layout timed once, the one-process sweep first."""
     import tempfile
 
-    from sparsebook import executor, experiments, runs
+    from sparsebook import experiments
+    from sparsebook.experiments import executor
     sw = cfg["sweep"]
     regs = ["l1", "hoyer", "hoyer_square", "transformed_l1"][:sw["runs"]]
     plan = [dataclasses.replace(c, train_epochs=sw["train_epochs"], threshold_finetune_epochs=1,
@@ -455,7 +462,7 @@ def bench_sweep(cfg) -> list[dict]:
     with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
         t0 = time.perf_counter()
         for c in plan:
-            runs.run(c, profile=sw["profile"], results_dir=one, progress=False, threads=torch.get_num_threads())
+            experiments.run(c, profile=sw["profile"], results_dir=one, progress=False, threads=torch.get_num_threads())
         sequential = time.perf_counter() - t0
         workers = executor.default_workers(None)
         t0 = time.perf_counter()
@@ -487,7 +494,7 @@ def main(argv=None) -> int:
     cfg, out = SIZES[args.size], Path(args.out)
     suites = args.only or list(BENCHMARKS)
     rows, t0, stat0 = [], time.time(), _cpu_times()
-    torch.set_flush_denormal(True)  # as every run on the CPU does (sparsebook.runs): pruned, random networks
+    torch.set_flush_denormal(True)  # as every run on the CPU does (experiments.runner): pruned, random networks
     for key in suites:              # otherwise compute in denormals, and time that instead of the code
         print(f"bench {key} ...", flush=True)
         rows += [{**r, "suite": key} for r in BENCHMARKS[key](cfg)]

@@ -1,16 +1,18 @@
-"""sparsebook: models, sparsity regularizers, pruning and the ART / DeepHoyer trainers.
+"""sparsebook: models, sparsity regularizers, pruning and the ART / DeepHoyer trainers, and the experiments
+and book built on them.
 
-Modules, one concern each: :mod:`~sparsebook.data` (data sets as in-memory
-tensors), :mod:`~sparsebook.models`, :mod:`~sparsebook.regularizers`,
-:mod:`~sparsebook.pruning`, :mod:`~sparsebook.accounting`, :mod:`~sparsebook.loop`
-(the shared training loop), :mod:`~sparsebook.art`, :mod:`~sparsebook.deephoyer`,
-:mod:`~sparsebook.runs` (settings, ids, results store), :mod:`~sparsebook.profiles`
-and :mod:`~sparsebook.reference` (the published numbers).
+The folders are the layers; imports run one way, from the top down:
 
-``sparsebook.art_decisions`` is ART's stop rule as a pure function, to check
-against the HyperSparse code.
+* :mod:`~sparsebook.book`: tables, figures and verdicts for the chapters (the ``book`` extra);
+* :mod:`~sparsebook.experiments`: run settings, profiles, the grid, the runner, sweeps;
+* :mod:`~sparsebook.train`: the shared loop and the ART and DeepHoyer trainers;
+* :mod:`~sparsebook.pruning` and :mod:`~sparsebook.regularizers`: the methods as the papers write them;
+* :mod:`~sparsebook.fast`, :mod:`~sparsebook.models`, :mod:`~sparsebook.data`: speed paths, networks, data.
+
+``sparsebook.art_decisions`` is ART's stop rule as a pure function, to check against the HyperSparse code.
+``import sparsebook`` loads neither matplotlib nor seaborn.
 """
-from .art import art_decisions
+from .train.art import art_decisions
 
 __all__ = ["art_decisions"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -48,7 +48,7 @@ class LeNet300100(nn.Module):
 class LeNet5(nn.Module):
     """DeepHoyer's Caffe LeNet-5: conv20@5 - pool - conv50@5 - pool - fc500 - fc (431,080 parameters)."""
 
-    #: evaluation copies on the CPU run channels_last (:func:`sparsebook.loop.inference_copy`): max-pooling
+    #: evaluation copies on the CPU run channels_last (:func:`sparsebook.fast.inference.inference_copy`): max-pooling
     #: in NCHW takes half of an NCHW forward pass here; channels_last evaluates 2.3x faster (benchmark page)
     cpu_eval_channels_last = True
 

@@ -1,0 +1,180 @@
+"""The DeepHoyer chapters' tables and figures: the reproduction report's tables beside ours, layer tables,
+weight distributions."""
+from __future__ import annotations
+
+import statistics
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..experiments.grid import MODEL_LABELS, REGULARIZER_LABELS
+from ..experiments.reference import lookup
+from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, mean_std, pm
+
+__all__ = ["deephoyer_table", "fashion_table", "layer_table", "weight_distribution_figure", "deephoyer_claims"]
+
+_REPORT_RULES = {"threshold": "threshold", "std_ratio": "std-ratio"}
+
+_TABLE_NUMBER = {("lenet_300_100", "mnist"): 1, ("lenet5", "mnist"): 2}
+
+
+def _ours(results, rule: str) -> dict:
+    done, failed = _finished(results)
+    if not done:
+        status = STATUS_LABELS.get(failed[0]["status"], failed[0]["status"]) if failed else "not run"
+        return {"acc (final)": status, "acc (best)": "", "pruned %": "",
+                "seeds": sum(r["status"] != "not_run" for r in results)}
+    rr = [r["rules"][rule] for r in done]
+    out = {"acc (final)": mean_std([x["test_acc_final"] for x in rr]),
+           "acc (best)": mean_std([x["test_acc_best"] for x in rr]),
+           "pruned %": mean_std([100 * x["all_pruning_ratio"] for x in rr]),
+           "nonzero": mean_std([x["all_nonzero"] for x in rr], 0),
+           "seeds": len(done)}
+    if failed:
+        out["seeds"] = f"{len(done)} (+{len(failed)} failed)"
+    return out
+
+
+def deephoyer_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
+    """The report's Table 1 / 2 beside ours: accuracy and pruning ratio per row and pruning rule."""
+    table = _TABLE_NUMBER.get((model, dataset))
+    records = []
+    for row, results in _group(pairs).items():
+        for rule in ("threshold", "std_ratio"):
+            ref = dict(source="deephoyer-reproduction", model=model, dataset=dataset, method=row.regularizer,
+                       pruning=_REPORT_RULES[rule], table=f"Table {table} {row.group}" if table else None)
+            ours = _ours(results, rule)
+            ours.pop("nonzero", None)
+            records.append({
+                ("", "group"): row.group, ("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
+                ("", "pruning"): RULE_LABELS[rule],
+                ("reproduction report", "acc %"): pm(lookup(**ref) if table else None),
+                ("reproduction report", "pruned %"): pm(lookup(metric="pruned_pct", **ref) if table else None),
+                **{(f"this book ({profile})", k): v for k, v in ours.items()},
+            })
+    df = pd.DataFrame.from_records(records)
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    return df.set_index([("", "group"), ("", "regularizer"), ("", "pruning")]).rename_axis(
+        ["group", "regularizer", "pruning"])
+
+
+def fashion_table(pairs_by_model: dict, profile: str) -> pd.DataFrame:
+    """The report's Table 3 beside ours: accuracy and nonzero weights, per model and pruning rule."""
+    records = []
+    for model, pairs in pairs_by_model.items():
+        for row, results in _group(pairs).items():
+            ref = dict(source="deephoyer-reproduction", model=model, dataset="fashion_mnist",
+                       method=row.regularizer, table="Table 3")
+            rec = {("", "model"): MODEL_LABELS[model], ("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
+                   ("reproduction report", "acc %"): pm(lookup(**ref)),
+                   ("reproduction report", "nonzero"): pm(lookup(metric="nonzero_weights", **ref), 0)}
+            for rule in ("threshold", "std_ratio"):
+                ours = _ours(results, rule)
+                rec[(f"ours: {RULE_LABELS[rule]}", "acc %")] = ours["acc (final)"]
+                rec[(f"ours: {RULE_LABELS[rule]}", "nonzero")] = ours["nonzero"] if "nonzero" in ours else ""
+            rec[("", "seeds")] = ours["seeds"]
+            records.append(rec)
+    df = pd.DataFrame.from_records(records)
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    return df.set_index([("", "model"), ("", "regularizer")]).rename_axis(["model", "regularizer"])
+
+
+def layer_table(pairs, rule: str) -> pd.DataFrame:
+    """Per layer (first seed of each row): weights kept, units left, and weights left after removing dead units."""
+    records = []
+    for row, results in _group(pairs).items():
+        done, _ = _finished(results)
+        if not done:
+            continue
+        for layer in done[0]["rules"][rule]["layers"]:
+            rec = {"regularizer": REGULARIZER_LABELS[row.regularizer], "group": row.group, "layer": layer["layer"],
+                   "shape": "×".join(map(str, layer["shape"])),
+                   "kept %": f"{100 * (1 - layer['pruning_ratio']):.2f}",
+                   "rows left": f"{layer['units_out_nonzero']}/{layer['units_out']}",
+                   "cols left": f"{layer['units_in_nonzero']}/{layer['units_in']}"}
+            if "params_after_removal" in layer:
+                rec["alive units"] = f"{layer['units_out_alive']}/{layer['units_out']}"
+                rec["params after removal"] = layer["params_after_removal"]
+            records.append(rec)
+    return pd.DataFrame(records).set_index(["group", "regularizer", "layer"])
+
+
+def weight_distribution_figure(pairs, tag: str, title: str = ""):
+    """Histograms of the nonzero weights' log10 |w| at snapshot ``tag``: small multiples, one row per
+    regularizer (first seed), one column per layer, each as a share of the layer's nonzero weights on shared
+    axes, with the share of the layer kept written in the panel."""
+    first = {row: rs[0] for row, rs in _group(pairs).items() if rs[0]["status"] == "finished"}
+    snaps = {row: s for row, r in first.items() if (s := next((x for x in r["snapshots"] if x["tag"] == tag), None))}
+    if not snaps:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no finished run at this profile", ha="center", va="center")
+        return fig
+    layers = [n for n in next(iter(snaps.values()))["layers"] if n.endswith(".weight")]
+    fig, axes = plt.subplots(len(snaps), len(layers), figsize=(2.7 * len(layers) + 1.2, 0.95 * len(snaps) + 0.9),
+                             sharex=True, sharey=True, squeeze=False)
+    for i, (row, snap) in enumerate(snaps.items()):
+        edges = np.asarray(snap["log10_edges"])
+        centers = (edges[1:] + edges[:-1]) / 2
+        for j, name in enumerate(layers):
+            ax = axes[i][j]
+            layer = snap["layers"][name]
+            share = 100 * np.asarray(layer["log10_counts"], dtype=float) / max(layer["nonzero"], 1)
+            ax.fill_between(centers, share, color=PALETTE[row.regularizer], alpha=0.8, lw=0)
+            ax.text(0.02, 0.92, f"{100 * layer['nonzero'] / layer['numel']:.1f} % kept", transform=ax.transAxes,
+                    fontsize=7, va="top")
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(name.removesuffix(".weight"), fontsize=9)
+            if i == len(snaps) - 1:
+                ax.set_xlabel("log10 |w|", fontsize=8)
+        label = REGULARIZER_LABELS[row.regularizer] + (" (struct.)" if row.group == "structural" else "")
+        axes[i][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.supylabel("% of the layer's nonzero weights", x=0.01, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _mean(results, rule: str, key: str):
+    done, _ = _finished(results)
+    vals = [r["rules"][rule][key] if key in r["rules"][rule] else r["rules"][rule]["totals"][key] for r in done]
+    return statistics.mean(vals) if vals else None
+
+
+def deephoyer_claims(pairs, tolerance: float = 0.5) -> pd.DataFrame:
+    """The paper's two claims checked on these results, per pruning rule.
+
+    * Hoyer-Square prunes more than L1 at equal accuracy (accuracy at most ``tolerance`` points lower).
+    * Group-HS leaves a smaller structure than Group Lasso (fewer weights after removing dead units).
+    """
+    by_reg = {(row.group, row.regularizer): rs for row, rs in _group(pairs).items()}
+    records = []
+    comparisons = [("Hoyer-Square sparser than L1 at equal accuracy", ("element-wise", "hoyer_square"),
+                    ("element-wise", "l1"), "all_pruning_ratio", 100, "pruned %"),
+                   ("Group-HS smaller structure than Group Lasso", ("structural", "group_hoyer_square"),
+                    ("structural", "group_lasso"), "params_after_removal", 1, "weights after removing dead units")]
+    for claim, new, old, key, scale, what in comparisons:
+        if new not in by_reg or old not in by_reg:
+            continue
+        for rule in ("threshold", "std_ratio"):
+            a_new, a_old = _mean(by_reg[new], rule, "test_acc_final"), _mean(by_reg[old], rule, "test_acc_final")
+            s_new, s_old = _mean(by_reg[new], rule, key), _mean(by_reg[old], rule, key)
+            if None in (a_new, a_old, s_new, s_old):
+                verdict = "not measured"
+            else:
+                sparser = s_new > s_old if key == "all_pruning_ratio" else s_new < s_old
+                if sparser:
+                    verdict = "holds" if a_new >= a_old - tolerance else "sparser but less accurate"
+                elif a_new > a_old + tolerance:
+                    verdict = "not at equal accuracy: less sparse, more accurate"
+                else:
+                    verdict = "does not hold"
+            records.append({"claim": claim, "pruning": RULE_LABELS[rule], "measure": what,
+                            "new": "–" if s_new is None else f"{s_new * scale:.2f}" if scale == 100 else f"{s_new:.0f}",
+                            "baseline": "–" if s_old is None else
+                            f"{s_old * scale:.2f}" if scale == 100 else f"{s_old:.0f}",
+                            "acc new / baseline": f"{pm(a_new)} / {pm(a_old)}", "verdict here": verdict})
+    return pd.DataFrame(records).set_index(["claim", "pruning"]) if records else pd.DataFrame()

@@ -1,0 +1,283 @@
+"""Tables and figures of the HyperSparse / ART chapters, computed from stored runs.
+
+Published numbers come from :mod:`sparsebook.experiments.reference` (the authors' README and the
+reproduction report); ours from the results passed in. A run that did not finish
+shows its status instead of a number.
+"""
+from __future__ import annotations
+
+import statistics
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ..experiments.grid import REGULARIZER_LABELS
+from ..experiments.reference import lookup
+from .tables import PALETTE, STATUS_LABELS, _finished, _group, mean_std, pm
+
+__all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
+           "art_curves_figure", "accuracy_vs_sparsity_figure", "art_epochs_table", "overlap_table",
+           "first_finished", "placeholder_figure", "evidence_summary"]
+
+
+REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
+
+
+def _finished_runs(results):
+    return _finished(results)[0]
+
+
+def _status(results) -> str:
+    statuses = sorted({r["status"] for r in results if r["status"] != "finished"})
+    return ", ".join(STATUS_LABELS.get(s, s) for s in statuses)
+
+
+def art_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
+    """Authors' README numbers beside ours, per regularizer and sparsity (the JPEG copy of
+    CIFAR-10 is compared with the authors' CIFAR-10 numbers; the chapter labels it)."""
+    dataset = REFERENCE_DATASET.get(dataset, dataset)
+    records = []
+    for row, results in _group(pairs).items():
+        done = _finished_runs(results)
+        ref = dict(model=model, dataset=dataset, method=row.regularizer, sparsity=row.sparsity)
+        smac, smac_std = lookup("hypersparse-readme-smac", **ref), _smac_std(ref)
+        f = [r["final"] for r in done]
+        rec = {("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
+               ("", "sparsity %"): f"{100 * row.sparsity:g}",
+               ("authors (README)", "acc %"): pm(lookup("hypersparse-readme", **ref)),
+               ("authors (README)", "SMAC-tuned acc %, unpublished"): "–" if smac is None else
+               f"{smac:.2f}" + (f" ± {smac_std}" if smac_std else ""),
+               (f"this book ({profile})", "acc % (final)"): mean_std([x["test_acc_final"] for x in f]),
+               (f"this book ({profile})", "acc % (best)"): mean_std([x["test_acc_best"] for x in f]),
+               (f"this book ({profile})", "ART epochs"): mean_std([x["art_epochs"] for x in f], 1),
+               (f"this book ({profile})", "alpha at stop"): (f"{statistics.mean(x['alpha_at_stop'] for x in f):.2e}"
+                                                            if f else "–"),
+               (f"this book ({profile})", "seeds"): len(done),
+               (f"this book ({profile})", "status"): _status(results) or "finished"}
+        records.append(rec)
+    df = pd.DataFrame.from_records(records)
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    return df.set_index([("", "regularizer"), ("", "sparsity %")]).rename_axis(["regularizer", "sparsity %"])
+
+
+def _smac_std(ref) -> str:
+    note = lookup("hypersparse-readme-smac", field="note", **ref)
+    return note.removeprefix("std ").strip() if note else ""
+
+
+def reproduction_table(model: str, dataset: str) -> pd.DataFrame:
+    """The reproduction report's numbers for this model and data set (it does not state the sparsity)."""
+    from ..experiments.reference import reported
+    df = reported()
+    dataset = REFERENCE_DATASET.get(dataset, dataset)
+    sel = df[(df.source == "hypersparse-reproduction") & (df.model == model) & (df.dataset == dataset)]
+    if sel.empty:
+        return pd.DataFrame({"note": ["the reproduction report has no numbers for this model and data set"]})
+    out = sel.assign(regularizer=sel.method.map(REGULARIZER_LABELS)).pivot_table(
+        index="regularizer", columns="table", values="value", aggfunc="first")
+    return out.rename_axis(columns="reproduction report table (test acc %)")
+
+
+def keep_ratio_table(pairs) -> pd.DataFrame:
+    """Per-layer kept fraction (%) of each finished run (first seed), one column per regularizer and sparsity."""
+    cols = {}
+    for row, results in _group(pairs).items():
+        done = _finished_runs(results)
+        if done:
+            cols[(REGULARIZER_LABELS[row.regularizer], f"{100 * row.sparsity:g} %")] = {
+                layer["layer"]: 100 * layer["nonzero_weights"] / layer["weights"] for layer in done[0]["layers"]}
+    if not cols:
+        return pd.DataFrame({"note": ["no finished run"]})
+    return pd.DataFrame(cols).round(2).rename_axis("layer")
+
+
+def placeholder_figure(text: str):
+    """A small figure that says why there is nothing to plot (a run not made at this profile)."""
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.axis("off")
+    return fig
+
+
+def first_finished(pairs, regularizer: str, sparsity: float | None = None):
+    """(row, result) of the first run of ``regularizer`` (at ``sparsity``) that stored snapshots, else (None, None)."""
+    for row, results in _group(pairs).items():
+        if row.regularizer == regularizer and (sparsity is None or row.sparsity == sparsity):
+            done = _finished_runs(results) or [r for r in results if r.get("snapshots")]
+            if done:
+                return row, done[0]
+    return None, None
+
+
+def gradient_figure(pairs, sparsity: float, tags=("warmup_end", "art_0", "art_stop")):
+    """|dR/dw| against |w| at several snapshots, one panel per regularizer, pruning threshold marked."""
+    regs = [r for r in ("hypersparse", "l1", "l2") if first_finished(pairs, r, sparsity)[1] is not None]
+    if not regs:
+        return placeholder_figure(f"no stored run at {100 * sparsity:g} % sparsity at this profile")
+    fig, axes = plt.subplots(1, max(len(regs), 1), figsize=(4 * max(len(regs), 1), 3.2), squeeze=False)
+    for ax, reg in zip(axes[0], regs):
+        _, result = first_finished(pairs, reg, sparsity)
+        snaps = {s["tag"]: s for s in result["snapshots"] if "grad_vs_w" in s}
+        chosen = [t for t in tags if t in snaps] or list(snaps)[:3]
+        for tag, color in zip(chosen, sns.color_palette("viridis", len(chosen))):
+            s = snaps[tag]
+            w, g = np.asarray(s["grad_vs_w"]["abs_w"]), np.asarray(s["grad_vs_w"]["abs_grad"])
+            keep = (w > 0) & (g > 0)
+            ax.scatter(w[keep], g[keep], s=3, alpha=0.5, color=color, label=f"{tag} (epoch {s['epoch']})")
+            if "threshold" in s:
+                ax.axvline(s["threshold"], color=color, ls="--", lw=1)
+        ax.set(xscale="log", yscale="log", xlabel="|w|", title=REGULARIZER_LABELS[reg])
+        ax.legend(fontsize=7, markerscale=3)
+    axes[0][0].set_ylabel("|dR/dw|")
+    fig.tight_layout()
+    return fig
+
+
+def distribution_figure(result, max_art: int = 4):
+    """log10 |w| over all covered weights through warm-up, ART and fine-tuning."""
+    snaps = [s for s in result["snapshots"]]
+    art = [s for s in snaps if s["tag"].startswith("art_") and s["tag"][4:].isdigit()]
+    step = max(1, len(art) // max_art)
+    chosen = [s for s in snaps if s["tag"] == "warmup_end"] + art[::step] + \
+        [s for s in snaps if s["tag"] in ("art_stop", "final")]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for s, color in zip(chosen, sns.color_palette("viridis", len(chosen))):
+        edges = np.asarray(s["log10_edges"])
+        counts = sum(np.asarray(layer["log10_counts"], dtype=float) for layer in s["layers"].values())
+        ax.plot((edges[1:] + edges[:-1]) / 2, counts, color=color, label=f"{s['tag']} (epoch {s['epoch']})")
+        if "threshold" in s and s["threshold"] > 0:
+            ax.axvline(np.log10(s["threshold"]), color=color, ls=":", lw=1)
+    ax.set(xlabel="log10 |w| (nonzero weights)", ylabel="weights", yscale="log")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def art_curves_figure(result):
+    """Dense running training accuracy vs the pruned copy's, per ART epoch, with the stop marked."""
+    hist = result["history"]
+    art = [h for h in hist if h["phase"] == "art"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    ep = [h["epoch"] for h in art]
+    ax.plot(ep, [h["train_acc"] for h in art], "o-", label="dense (running, train)")
+    ax.plot(ep, [h["train_acc_pruned"] for h in art], "s-", label="pruned copy (train)")
+    ax.plot(ep, [h["window_mean"] for h in art], "--", label="pruned, 3-epoch mean")
+    if result["status"] == "finished":
+        f = result["final"]
+        ax.axvline(art[f["art_epochs"] - 1]["epoch"], color="k", lw=1, ls=":", label="stop")
+        ax.axvline(f["stop_epoch"], color="grey", lw=1, ls="--", label="model kept")
+    ax.set(xlabel="epoch", ylabel="accuracy %", title="ART: dense vs pruned")
+    ax.legend(fontsize=7)
+    ax2.plot(ep, [100 * h["kept_overlap_with_art_start"] for h in art], "o-")
+    ax2.set(xlabel="epoch", ylabel="% of kept weights", title="kept weights already top-k at ART start")
+    fig.tight_layout()
+    return fig
+
+
+def overlap_table(pairs) -> pd.DataFrame:
+    """How many finally kept weights were among the largest at the start of ART."""
+    records = []
+    for row, results in _group(pairs).items():
+        done = _finished_runs(results)
+        records.append({"regularizer": REGULARIZER_LABELS[row.regularizer], "sparsity %": f"{100 * row.sparsity:g}",
+                        "kept weights already top-k at ART start (%)":
+                            mean_std([100 * r["final"]["kept_overlap_with_art_start"] for r in done]),
+                        "seeds": len(done)})
+    return pd.DataFrame(records).set_index(["regularizer", "sparsity %"])
+
+
+def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final"):
+    """Accuracy against sparsity with error bars over seeds, one line per regularizer."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    by_reg: dict = {}
+    for row, results in _group(pairs).items():
+        vals = [r["final"][metric] for r in _finished_runs(results)]
+        if vals:
+            by_reg.setdefault(row.regularizer, []).append(
+                (row.sparsity, statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0))
+    if not by_reg:
+        plt.close(fig)
+        return placeholder_figure("no finished run at this profile")
+    for reg, pts in by_reg.items():
+        pts.sort()
+        x = [f"{100 * p[0]:g}" for p in pts]
+        ax.errorbar(x, [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3,
+                    color=PALETTE[reg], label=REGULARIZER_LABELS[reg])
+    ax.set(xlabel="sparsity %", ylabel="test accuracy %")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def art_epochs_table(pairs) -> pd.DataFrame:
+    """ART epochs until the stop rule fired (the optimization-time claim), mean ± std over seeds."""
+    cols: dict = {}
+    for row, results in _group(pairs).items():
+        done = _finished_runs(results)
+        cols.setdefault(REGULARIZER_LABELS[row.regularizer], {})[f"{100 * row.sparsity:g} %"] = (
+            mean_std([r["final"]["art_epochs"] for r in done], 1) if done else _status(results) or "–")
+    return pd.DataFrame(cols).rename_axis("sparsity")
+
+
+def _compare(a: list[float], b: list[float], digits: int = 2) -> tuple[str, int]:
+    """(text, sign): the means with their spread, and +1/-1 where the ±1 std intervals over seeds do not
+    overlap (0 otherwise). With a single run on either side there is no spread: the sign is then that
+    of the raw difference, and the caller must say so."""
+    ma, mb = statistics.mean(a), statistics.mean(b)
+    sa = statistics.stdev(a) if len(a) > 1 else None
+    sb = statistics.stdev(b) if len(b) > 1 else None
+    sign = 0
+    if sa is None or sb is None or abs(ma - mb) > sa + sb:
+        sign = (ma > mb) - (ma < mb)
+    fmt = lambda m, sd: f"{m:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")  # noqa: E731
+    return f"{fmt(ma, sa)} against {fmt(mb, sb)}", sign
+
+
+def evidence_summary(pairs, profile: str) -> str:
+    """What the stored runs of an ART table support, as a Markdown paragraph computed from them: per
+    sparsity, HyperSparse against each baseline in final accuracy and ART epochs, a difference counted
+    only where the ±1 std intervals over seeds do not overlap; runs that hit the ART cap are counted."""
+    groups = _group(pairs)
+    finished = {row: _finished_runs(rs) for row, rs in groups.items()}
+    n_done = sum(len(v) for v in finished.values())
+    capped = {row: [r for r in rs if r["status"] == "art_cap_reached"] for row, rs in groups.items()}
+    if n_done == 0 and not any(capped.values()):
+        return (f"**No run of this table is stored at the `{profile}` profile**, so this book makes no claim "
+                "about it yet: the published columns stand alone. The runs are defined (see the parameters "
+                "cell) and train with `python -m sparsebook.experiments.sweep hypersparse --profile "
+                f"{profile}` or with papermill at `-p train True`.")
+    lines = []
+    for sp in sorted({row.sparsity for row in groups}):
+        at = {row.regularizer: finished[row] for row in groups if row.sparsity == sp and finished[row]}
+        if "hypersparse" not in at or len(at) < 2:
+            continue
+        hs = at["hypersparse"]
+        for other in ("l1", "l2"):
+            if other not in at:
+                continue
+            acc, acc_sign = _compare([r["final"]["test_acc_final"] for r in hs],
+                                     [r["final"]["test_acc_final"] for r in at[other]])
+            ep, ep_sign = _compare([r["final"]["art_epochs"] for r in hs],
+                                   [r["final"]["art_epochs"] for r in at[other]], 1)
+            same = "no difference beyond the seeds' spread" if len(hs) > 1 and len(at[other]) > 1 else "equal"
+            verdict_acc = {1: "higher", -1: "lower", 0: same}[acc_sign]
+            verdict_ep = {-1: "fewer", 1: "more", 0: same}[ep_sign]
+            lines.append(f"at {100 * sp:g} % HyperSparse's final accuracy was {acc} % for "
+                         f"{REGULARIZER_LABELS[other]} ({verdict_acc}), after {ep} ART epochs ({verdict_ep})")
+    for row, rs in capped.items():
+        if rs:
+            n = len(groups[row])
+            lines.append(f"{REGULARIZER_LABELS[row.regularizer]} at {100 * row.sparsity:g} % never made pruning "
+                         f"free within the ART cap ({len(rs)} of {n} seed(s)): its pruned copy stayed below the "
+                         "dense network")
+    seeds = sorted({len(v) for v in finished.values() if v})
+    text = (f"From {n_done} finished run(s) at the `{profile}` profile ({'/'.join(map(str, seeds)) or '0'} "
+            "seed(s) per row): " + ("; ".join(lines) + "." if lines else "no sparsity has both HyperSparse and a "
+                                     "baseline finished, so nothing is compared."))
+    if any(r["status"] not in ("finished", "art_cap_reached") for rs in groups.values() for r in rs):
+        text += " Rows whose runs did not finish show their status instead of numbers and are not compared."
+    return text + (" With one seed a side no difference can be told from seed noise; the verdicts in brackets "
+                   "then only say which number is larger." if 1 in seeds else
+                   " A difference is called only where the ±1 std intervals over seeds do not overlap.")

@@ -1,0 +1,220 @@
+"""Verdict tables, trade-off curves and the claims ledger, computed from stored runs at build time.
+
+The rule behind every verdict is :mod:`sparsebook.book.claims`; this module turns its comparisons into the
+book's tables and figures. Nothing here is typed in: a verdict changes when the stored runs do.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .. import experiments
+from ..data import DATASETS
+from ..experiments import profiles, train_or_load
+from ..experiments.grid import REGULARIZER_LABELS, STRUCTURAL_WEIGHT_DECAY
+from . import claims
+from .chapter import art_chapter
+from .hypersparse import _finished_runs
+from .tables import PALETTE, RULE_LABELS, _group, pm
+
+__all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "art_verdicts", "ledger",
+           "load_curves", "load_art"]
+
+#: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
+BAND = 4.0
+#: the claims of "sparser at equal accuracy": (claimed, baseline, structural)
+CURVE_CLAIMS = [("hoyer_square", "l1", False), ("group_hoyer_square", "group_lasso", True)]
+
+
+
+def load_curves(model: str, dataset: str, profile: str, results_dir, **kw):
+    """The (row, result) pairs of a table's trade-off curves; missing runs are shown as not run."""
+    return train_or_load(experiments.deephoyer_curve_runs(model, dataset, profile), profile=profile,
+                         results_dir=results_dir, **kw)
+
+
+def _top(pairs, rule: str, structural: bool) -> float | None:
+    wd = STRUCTURAL_WEIGHT_DECAY if structural else 0.0
+    accs = [r["rules"][rule]["test_acc_final"] for row, r in pairs
+            if row.regularizer == "none" and r.get("status") == "finished" and r["config"]["weight_decay"] == wd]
+    return sum(accs) / len(accs) if accs else None
+
+
+def curve_figure(pairs):
+    """Accuracy against sparsity per regularizer (mean ± std over seeds, one point per strength): element-wise
+    (pruned % of all parameters) and structural (% removed once dead units go), each pruning rule a panel."""
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharey="row")
+    fig.patch.set_facecolor("white")
+    for i, structural in enumerate((False, True)):
+        regs = [r for r in experiments.CURVE_GRID if (r.startswith("group")) == structural]
+        for j, rule in enumerate(("threshold", "std_ratio")):
+            ax = axes[i][j]
+            ax.set_facecolor("white")
+            frame = claims.curve_frame([(row, r) for row, r in pairs if row.regularizer in regs], rule, structural)
+            for reg, m in claims.curve_means(frame).groupby("regularizer"):
+                ax.errorbar(m.sparsity, m.acc, xerr=m.sparsity_sd.fillna(0), yerr=m.acc_sd.fillna(0), marker="o",
+                            ms=4, capsize=2, color=PALETTE[reg], label=REGULARIZER_LABELS[reg])
+            top = _top(pairs, rule, structural)
+            if top is not None:
+                ax.axhline(top, color=PALETTE["none"], lw=1, ls="--", label="no regularizer")
+                for drop in (0.5, 1.0, 2.0):
+                    ax.axhline(top - drop, color="0.8", lw=0.6, zorder=0)
+                ax.set_ylim(top - BAND, top + 0.6)  # the band where the claims are decided
+            ax.set_title(f"{'structural' if structural else 'element-wise'}, {RULE_LABELS[rule]}", fontsize=10)
+            ax.set_xlabel("weights removed once dead units go (%)" if structural else "parameters pruned (%)")
+            ax.grid(alpha=0.3)
+            if j == 0:
+                ax.set_ylabel("test accuracy after fine-tuning (%)")
+            if j == 1 and ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def matched_table(pairs) -> pd.DataFrame:
+    """Per claim, pruning rule and target accuracy (the unregularized accuracy minus 0.5, 1 and 2 points):
+    each curve's sparsity there, the effect with its spread over seeds, and the verdict."""
+    records = []
+    for claimed, base, structural in CURVE_CLAIMS:
+        for rule in ("threshold", "std_ratio"):
+            top = _top(pairs, rule, structural)
+            if top is None:
+                continue
+            frame = claims.curve_frame(pairs, rule, structural)
+            for m in claims.matched_accuracy(frame, claimed, base, top):
+                c = m["comparison"]
+                records.append({
+                    "claim": f"{REGULARIZER_LABELS[claimed]} sparser than {REGULARIZER_LABELS[base]}",
+                    "pruning": RULE_LABELS[rule], "at accuracy (%)": f"{m['target']:.2f} (−{m['drop']:g})",
+                    "claimed: sparsity (%)": pm(c.ours, None), "baseline: sparsity (%)": pm(c.base, None),
+                    "effect ± spread (points)": pm(c.effect, c.spread), "seeds": f"{c.n_ours} / {c.n_base}",
+                    "verdict": c.verdict, "why": c.why})
+    if not records:
+        return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
+    return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
+
+
+def convergence_table(pairs) -> pd.DataFrame:
+    """Has the accuracy levelled off? Per phase, the change of test accuracy over its last k epochs against the
+    k before (k = 3, or half the phase when shorter; points; median and largest magnitude over the runs)."""
+    records = []
+    done = [r for _, r in pairs if r.get("status") == "finished"]
+    for phase in sorted({h["phase"] for r in done for h in r["history"]}):
+        epochs = sum(h["phase"] == phase for h in done[0]["history"])
+        k = min(3, epochs // 2)
+        changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
+        if changes:
+            s = pd.Series(changes)
+            spread = _seed_spread(done, phase)
+            records.append({"phase": phase, "epochs": epochs, "compared": f"last {k} vs {k} before",
+                            "runs": len(changes), "median change (points)": round(s.median(), 3),
+                            "largest |change| (points)": round(s.abs().max(), 3),
+                            "seeds' spread (points)": "–" if spread is None else round(spread, 3),
+                            "levelled off": "–" if spread is None else
+                            ("yes" if abs(s.median()) <= spread else "no: still moving beyond the seeds' spread")})
+    return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
+
+
+def _seed_spread(results, phase: str) -> float | None:
+    """The median, over settings run with several seeds, of the std over seeds of the phase's last accuracy."""
+    by_setting: dict = {}
+    for r in results:
+        last = [h["test_acc"] for h in r["history"] if h["phase"] == phase]
+        if last:
+            key = tuple(sorted((k, str(v)) for k, v in r["config"].items() if k != "seed"))
+            by_setting.setdefault(key, []).append(last[-1])
+    sds = [pd.Series(v).std() for v in by_setting.values() if len(v) > 1]
+    return float(pd.Series(sds).median()) if sds else None
+
+
+def load_art(paper_model: str, profile: str, results_dir, **kw):
+    """The runs of a HyperSparse chapter's table at ``profile`` (its stand-in model and data set), as the
+    chapter loads them (:func:`~.chapter.art_chapter`)."""
+    return art_chapter(paper_model, profile=profile, results_dir=results_dir, **kw).pairs
+
+
+def art_verdicts(pairs) -> pd.DataFrame:
+    """HyperSparse against L1 and L2 per sparsity: final test accuracy (higher is the claim) and ART epochs to
+    the stop (fewer is the claim), each with its spread over seeds and verdict; and whether the accuracy lead
+    grows from the lowest to the highest sparsity."""
+    groups = {row: _finished_runs(rs) for row, rs in _group(pairs).items()}
+    sps = sorted({row.sparsity for row in groups})
+    records = []
+
+    def vals(reg, sp, key):
+        return [r["final"][key] for row, rs in groups.items() if row.regularizer == reg and row.sparsity == sp
+                for r in rs]
+    for base in ("l1", "l2"):
+        effects = {}
+        for sp in sps:
+            for claim, key, higher in (("more accurate", "test_acc_final", True),
+                                       ("fewer ART epochs", "art_epochs", False)):
+                c = claims.compare(vals("hypersparse", sp, key), vals(base, sp, key), higher_is_better=higher)
+                if key == "test_acc_final":
+                    effects[sp] = (vals("hypersparse", sp, key), vals(base, sp, key))
+                records.append({"claim": f"HyperSparse {claim} than {REGULARIZER_LABELS[base]}",
+                                "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
+                                "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
+                                "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict, "why": c.why})
+        if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
+            (a_hi, b_hi), (a_lo, b_lo) = effects[sps[-1]], effects[sps[0]]
+            n = min(len(a_hi), len(b_hi), len(a_lo), len(b_lo))
+            d_hi = [x - y for x, y in zip(a_hi[:n], b_hi[:n])]
+            d_lo = [x - y for x, y in zip(a_lo[:n], b_lo[:n])]
+            c = claims.compare(d_hi, d_lo)
+            records.append({"claim": f"lead over {REGULARIZER_LABELS[base]} grows with sparsity",
+                            "sparsity %": f"{100 * sps[-1]:g} vs {100 * sps[0]:g}", "HyperSparse": pm(c.ours, None),
+                            "baseline": pm(c.base, None), "effect ± spread": pm(c.effect, c.spread),
+                            "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict, "why": c.why})
+    if not records:
+        return pd.DataFrame({"note": ["no finished run at this profile"]})
+    return pd.DataFrame(records).set_index(["claim", "sparsity %"])
+
+
+def _report_position(paper_model: str, base: str) -> str:
+    """HyperSparse minus the baseline (points) in the HyperSparse reproduction report's own tables, from the
+    reference table (the report does not state the sparsity): its experimental results where they hold both
+    methods, else its comparison with other methods."""
+    from ..experiments.reference import lookup
+    dataset = {"resnet32": "cifar10", "vgg19": "cifar100"}.get(paper_model)
+    if dataset is None:
+        return "–"
+    for table in ("Experimental results (ours)", "Comparison with other methods"):
+        ref = dict(source="hypersparse-reproduction", model=paper_model, dataset=dataset, table=table)
+        hs, other = lookup(method="hypersparse", **ref), lookup(method=base, **ref)
+        if hs is not None and other is not None:
+            return f"{hs - other:+.2f} points (its table '{table}', one run each)"
+    return "–"
+
+
+def ledger(results_dir, profile: str) -> pd.DataFrame:
+    """Every claim the book tests, from both papers, with its verdict computed from the stored runs."""
+    rows = []
+    for model, dataset in sorted(experiments.CURVE_TABLES):
+        pairs = load_curves(model, dataset, profile, results_dir, train=False)
+        t = matched_table(pairs)
+        if "verdict" in t:
+            for (claim, rule, acc), r in t.iterrows():
+                rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy",
+                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}, {rule}, "
+                                        f"at {acc} %",
+                             "effect ± spread": r["effect ± spread (points)"] + " points of sparsity",
+                             "seeds": r["seeds"], "verdict": r["verdict"], "profile": profile,
+                             "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
+    for paper_model in ("lenet5", "resnet32", "vgg19"):
+        pairs = load_art(paper_model, profile, results_dir, train=False)
+        t = art_verdicts(pairs)
+        model = profiles.model_for("art", profile, paper_model)
+        dataset = experiments.art_dataset(paper_model, profile)
+        if "verdict" not in t:
+            continue
+        for (claim, sp), r in t.iterrows():
+            base = "l1" if claim.endswith("L1") else "l2"
+            report = _report_position(paper_model, base) if "accurate" in claim else "–"
+            rows.append({"paper": "HyperSparse", "claim": claim,
+                         "setting": f"{experiments.MODEL_LABELS.get(model, model)} (for "
+                                    f"{experiments.MODEL_LABELS[paper_model]}), {DATASETS[dataset].label}, {sp} %",
+                         "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
+                         "profile": profile, "reproduction report": report})
+    return pd.DataFrame(rows, columns=["paper", "claim", "setting", "effect ± spread", "seeds", "verdict", "profile",
+                                       "reproduction report"])

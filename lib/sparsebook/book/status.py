@@ -1,0 +1,50 @@
+"""The status page: every stored run's state, and what rebuilding a part costs."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..experiments.grid import REGULARIZER_LABELS
+
+
+__all__ = ["status_table", "rebuild_estimate"]
+
+
+def status_table(results) -> pd.DataFrame:
+    """One row per stored run: what ran, where, how long, with which packages."""
+    rows = []
+    for r in results:
+        c, e = r["config"], r["env"]
+        rows.append({"profile": r["profile"], "id": r["id"], "kind": r["kind"], "model": c["model"],
+                     "dataset": r.get("dataset_label", c["dataset"]),
+                     "regularizer": REGULARIZER_LABELS.get(c["regularizer"], c["regularizer"]),
+                     "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
+                     "wall time (s)": round(e["wall_time_s"], 1),
+                     "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
+                     "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
+                     "threads": e.get("torch_threads"), "device": e["device"], "compiled": bool(e.get("compiled")),
+                     "torch": e["torch"], "torchvision": e["torchvision"],
+                     "git commit": (e.get("git_commit") or "")[:8], "finished": e["finished_at"]})
+    return pd.DataFrame(rows)
+
+
+def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float | None]) -> pd.DataFrame:
+    """Per kind of run (``art``, ``deephoyer``): how long rebuilding its results from an empty store
+    takes, bracketed by the runs' summed wall times (an upper bound: it counts pauses and other work)
+    and their CPU time over the machine's cores (a lower bound), the estimate for the parallel runner
+    (each run's wall time times its threads, over the cores), next to a budget in minutes."""
+    rows = []
+    for kind, budget in budgets.items():
+        t = table[(table.profile == profile) & (table.kind == kind)] if len(table) else table
+        if not len(t):
+            continue
+        cpu = t["CPU time (s)"]
+        lower = round((cpu / t["cores"]).sum() / 60, 1) if cpu.notna().all() else None
+        # the parallel runner keeps every core busy with one-thread runs: a run occupies its threads' cores
+        # for its wall time (runs made before it used both cores at once)
+        threads = t["threads"].fillna(t["cores"]) if "threads" in t else t["cores"]
+        parallel = round((t["wall time (s)"] * threads / t["cores"]).sum() / 60, 1)
+        rows.append({"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
+                     "lower bound (min)": "–" if lower is None else lower,
+                     "with the parallel runner (min)": parallel,
+                     "budget (min)": budget})
+    return pd.DataFrame(rows).set_index("kind") if rows else pd.DataFrame({"note": ["no stored runs yet"]})

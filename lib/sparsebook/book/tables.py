@@ -1,0 +1,79 @@
+"""What every page shares: one colour and one name per regularizer, numbered captions, mean ± sd.
+
+Every measured number on a page comes from a stored run result passed in here; published numbers
+come from :mod:`sparsebook.experiments.reference`, labelled with their source. A run that did not
+finish is shown by its status, never as a number.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from ..experiments.profiles import departures
+
+__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "table", "mean_std", "pm", "departures_table"]
+
+RULE_LABELS = {"threshold": "fixed threshold", "std_ratio": "std ratio"}
+
+#: one colour per regularizer across the book
+PALETTE = dict(zip(["none", "l1", "l2", "hoyer", "hoyer_square", "transformed_l1", "group_lasso",
+                    "group_hoyer_square", "hypersparse"], sns.color_palette("tab10", 9)))
+
+# an explicit white background: the theme's dark mode would otherwise invert transparent figures
+plt.rcParams.update({"figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white"})
+
+STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "failed (non-finite loss)",
+                 "not_run": "not run at this profile"}
+
+_TABLES = [0]  # tables shown so far in this kernel: one notebook, one page, numbered from 1
+
+
+def table(df: pd.DataFrame, caption: str, note: str = ""):
+    """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
+    (``note`` may say why), floats to two decimals."""
+    _TABLES[0] += 1
+    text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
+    return (df.style.set_caption(text).format(precision=2, na_rep="–")
+            .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
+                                                                 "font-weight: normal; padding-bottom: 0.4em;"}]))
+
+
+def mean_std(values, digits: int = 2) -> str:
+    """'mean ± std (n)' over seeds; a single run is shown as its value."""
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def pm(value, spread=None, digits: int = 2) -> str:
+    """'value ± spread' (the spread left out where None); a missing value is '–'."""
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" + (f" ± {spread:.{digits}f}" if spread is not None else "")
+
+
+def _finished(results):
+    failed = [r for r in results if r["status"] != "finished"]
+    return [r for r in results if r["status"] == "finished"], failed
+
+
+def _group(pairs):
+    groups: dict = {}
+    for row, result in pairs:
+        groups.setdefault(row, []).append(result)
+    return groups
+
+
+def departures_table(kind: str, profile: str, model: str, paper_model: str | None = None) -> pd.DataFrame:
+    """How ``profile`` (training ``model``) departs from the paper's protocol (training ``paper_model``)."""
+    rows = departures(kind, profile, model, paper_model)
+    if not rows:
+        return pd.DataFrame({"setting": ["(none)"], "paper": ["the original protocol"], profile: ["same"]})
+    return pd.DataFrame([{k: str(v) for k, v in r.items()} for r in rows]).set_index("setting")

@@ -1,0 +1,199 @@
+"""Train every run a part of the book shows, in the background, before building it.
+
+    python -m sparsebook.experiments.sweep deephoyer --profile cpu                  # every core here, one run each
+    python -m sparsebook.experiments.sweep hypersparse --profile paper --executor slurm --slurm-partition gpu \\
+        --timeout-min 720 --runs-per-gpu 4                               # one SLURM job array
+
+Runs are cached in the results store, so an interrupted sweep resumes where it
+stopped (finished runs are skipped, a half-finished one resumes from its
+checkpoint, a run another live process is training is left to it) and a
+chapter built afterwards trains nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .. import data
+from . import executor
+from .config import resolve_device, run_id, validate
+from .grid import CURVE_TABLES, art_dataset, art_runs, deephoyer_curve_runs, deephoyer_runs
+from .profiles import PROFILES, model_for
+
+# the DeepHoyer chapters' tables, in the order the book shows them
+DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
+                  ("lenet_300_100", "fashion_mnist"), ("lenet5", "fashion_mnist")]
+
+
+# the HyperSparse chapters' runs, by the paper's model: (model, sparsities); a profile may train a smaller
+# stand-in (profiles.model_for), and the cheapest, most seeded table comes first
+HYPERSPARSE_PLAN = [("lenet5", (0.9, 0.98, 0.995, 0.998)), ("resnet32", None), ("vgg19", None)]
+# breadth first: one seed of every setting before the next seed, the middle sparsity first, so an interrupted
+# sweep leaves every table partly filled rather than some empty
+SPARSITY_ORDER = (0.98, 0.9, 0.995, 0.998)
+PARTS = ("deephoyer", "hypersparse")
+
+
+def _unique(configs) -> list:
+    seen, out = set(), []
+    for cfg in configs:
+        if (rid := run_id(cfg)) not in seen:
+            seen.add(rid)
+            out.append(cfg)
+    return out
+
+
+def plan(part: str, profile: str) -> list:
+    """Every run of a part at a profile, each once, seeds breadth first."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(sorted(PROFILES))}")
+    if part == "deephoyer":
+        cfgs = [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
+        cfgs += [cfg for model, dataset in sorted(CURVE_TABLES)
+                 for _, cfg in deephoyer_curve_runs(model, dataset, profile)]
+        return _unique(sorted(cfgs, key=lambda c: c.seed))
+    if part == "hypersparse":
+        out = []
+        for model, sparsities in HYPERSPARSE_PLAN:
+            cfgs = [cfg for _, cfg in art_runs(model_for("art", profile, model), art_dataset(model, profile),
+                                               profile, sparsities=sparsities)]
+            out += sorted(cfgs, key=lambda c: (c.seed, SPARSITY_ORDER.index(c.sparsity)
+                                               if c.sparsity in SPARSITY_ORDER else len(SPARSITY_ORDER)))
+        return _unique(out)
+    raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sparsebook.experiments.sweep", description=__doc__.split("\n\n")[0])
+    p.add_argument("part", choices=PARTS)
+    p.add_argument("--profile", default="cpu", help=f"one of {', '.join(sorted(PROFILES))}")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--results", default="results")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--model", nargs="+", help="only these models (the paper's name or the profile's stand-in)")
+    p.add_argument("--sparsity", nargs="+", type=float, help="only these target sparsities (ART)")
+    p.add_argument("--seed", nargs="+", type=int, help="only these seeds")
+    p.add_argument("--regularizer", nargs="+", help="only these regularizers")
+    p.add_argument("--compile", action="store_true",
+                   help="train through torch.compile (pays on the ResNets here: see the benchmark page)")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored")
+    g = p.add_argument_group("layout")
+    g.add_argument("--executor", choices=executor.EXECUTORS, default="local")
+    g.add_argument("--workers", type=int, default=None,
+                   help="parallel runs (local); default: one per core at the runs' thread count")
+    g.add_argument("--threads", type=int, default=None,
+                   help="threads per run, overriding the rule by profile (1 on the CPU at smoke and cpu)")
+    s = p.add_argument_group("slurm (--executor slurm)")
+    s.add_argument("--slurm-partition", default=None)
+    s.add_argument("--timeout-min", type=int, default=None, help="time limit of each array task (required)")
+    s.add_argument("--array-parallelism", type=int, default=32)
+    s.add_argument("--gpus-per-task", type=int, default=1)
+    s.add_argument("--cpus-per-task", type=int, default=4)
+    s.add_argument("--runs-per-gpu", type=int, default=1, help="runs that share one GPU in one array task")
+    s.add_argument("--mem-gb", type=int, default=None)
+    s.add_argument("--submitit-folder", default=None, help="submitit's logs (default: <results>/_sweeps/submitit)")
+    return p
+
+
+def _select(p, args) -> list:
+    try:
+        configs = plan(args.part, args.profile)
+    except ValueError as err:
+        p.error(str(err))
+    filters = []
+    if args.model:
+        known = {c.model for c in configs}
+        wanted = {model_for("art", args.profile, m) if args.part == "hypersparse" else m for m in args.model}
+        if wanted - known:
+            p.error(f"--model: no runs of {sorted(wanted - known)} in this part; its models: {sorted(known)}")
+        configs = [c for c in configs if c.model in wanted]
+    for flag, values, key in (("--sparsity", args.sparsity, "sparsity"), ("--seed", args.seed, "seed"),
+                              ("--regularizer", args.regularizer, "regularizer")):
+        if values:
+            known = sorted({getattr(c, key, None) for c in configs} - {None})
+            configs = [c for c in configs if getattr(c, key, None) in values]
+            filters.append(f"{flag} {' '.join(map(str, values))} (the plan has: {', '.join(map(str, known))})")
+    if not configs:
+        p.error("no run of this part matches " + "; ".join(filters or ["the plan"]))
+    for cfg in configs:  # validate everything before training anything
+        validate(cfg)
+    return configs
+
+
+def main(argv=None) -> int:
+    p = _parser()
+    args = p.parse_args(argv)
+    configs = _select(p, args)
+    try:
+        resolve_device(args.device)
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
+        if args.workers is not None and args.workers < 1:
+            raise ValueError(f"--workers must be an integer >= 1, got {args.workers}")
+        slurm = None
+        if args.executor == "slurm":
+            if args.timeout_min is None:
+                raise ValueError("--executor slurm needs --timeout-min (submitit's own default is 5 minutes)")
+            slurm = executor.SlurmOptions(args.timeout_min, args.slurm_partition, args.array_parallelism,
+                                          args.gpus_per_task, args.cpus_per_task, args.runs_per_gpu, args.mem_gb)
+            slurm.check()
+    except ValueError as err:
+        p.error(str(err))
+    for name in sorted({cfg.dataset for cfg in configs}):
+        try:
+            data.resolve_root(name, args.data_root)
+        except data.DataNotFoundError as err:  # torchvision may still download it; say so, then try
+            print(f"note: {name} is not found offline ({str(err).splitlines()[0]}); its runs will try "
+                  "torchvision's download", flush=True)
+    todo, done, busy = executor.partition_plan(configs, args.profile, args.results)
+    print(f"{len(configs)} runs: {len(done)} stored, {len(busy)} being trained by another process, "
+          f"{len(todo)} to train", flush=True)
+    if args.dry_run:
+        for i, cfg in enumerate(configs, 1):
+            state = "stored" if cfg in done else "busy" if cfg in busy else "to run"
+            print(f"[{i}/{len(configs)}] {cfg.kind} {cfg.model} {cfg.dataset} {cfg.regularizer} "
+                  f"{f'decay={cfg.decay} ' if cfg.kind == 'deephoyer' else f'sparsity={cfg.sparsity} '}"
+                  f"seed={cfg.seed} id={run_id(cfg)} {state}", flush=True)
+        return 0
+    if not todo:
+        return 0
+    folder = args.submitit_folder or os.path.join(args.results, "_sweeps", "submitit")
+    t0 = time.time()
+    if args.executor == "slurm":
+        try:
+            jobs = executor.submit_slurm(todo, profile=args.profile, results_dir=args.results, folder=folder,
+                                         options=slurm, device=args.device, threads=args.threads,
+                                         data_root=args.data_root, compile=args.compile)
+        except ValueError as err:
+            p.error(str(err))
+        print(f"submitted {len(jobs)} array tasks" + (f" as job {jobs[0].job_id.split('_')[0]}" if jobs else
+                                                       " (every missing run is already queued or running)"))
+        return 0
+    if args.executor == "debug":
+        summaries = executor.run_debug(todo, profile=args.profile, results_dir=args.results, folder=folder,
+                                       threads=args.threads, device=args.device, data_root=args.data_root,
+                                       compile=args.compile)
+    else:
+        workers = args.workers or executor.default_workers(args.threads)
+        warning = executor.oversubscription(workers, args.threads)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        if args.threads:
+            print(f"note: --threads {args.threads} overrides the thread rule; these runs' numbers may differ "
+                  "in the last digits from runs trained with the rule", flush=True)
+        summaries = executor.run_local(todo, profile=args.profile, results_dir=args.results,
+                                       workers=min(workers, len(todo)), threads=args.threads, device=args.device,
+                                       data_root=args.data_root, compile=args.compile)
+    by_status: dict[str, int] = {}
+    for s in summaries:
+        by_status[s["status"]] = by_status.get(s["status"], 0) + 1
+        if s["status"] == "skipped":
+            print(f"skipped {s['id']}: {s['why']}", flush=True)
+    print(f"sweep done in {time.time() - t0:.0f} s: " + ", ".join(f"{n} {k}" for k, n in sorted(by_status.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""DeepHoyer's protocol: regularized training, then each pruning rule, then masked fine-tuning.
+
+One regularized training (Adam lr 1e-3, batch 100; loss = cross-entropy +
+decay * R, every batch; Adam weight decay 1e-4 for the structural scripts,
+none for the element-wise ones) feeds both pruning rules:
+
+* ``threshold``: every tensor, biases included, |p| < 1e-3 -> 0; fine-tune
+  100 epochs with Adam lr 1e-4, no weight decay.
+* ``std_ratio``: per tensor, |p| < r * std(p) -> 0; fine-tune 50 epochs with
+  Adam lr 1e-3, weight decay 1e-4.
+
+Fine-tuning freezes every zero weight (the original zeroes their gradients; we
+also mask weights and Adam's moments after each step so weight decay cannot
+revive them). The original keeps the best test-accuracy checkpoint of the std
+fine-tune; we report the final and the best test accuracy, labelled.
+Counting covers all parameters, biases included: pruning ratio =
+(total - nonzero) / total.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import regularizers
+from ..pruning.accounting import layer_stats, model_counts, totals
+from .loop import Session
+from ..pruning import Mask, prune
+
+__all__ = ["train_deephoyer", "RULES"]
+
+RULES = ("threshold", "std_ratio")
+
+
+def build_regularizer(cfg):
+    if cfg.regularizer == "none":
+        return None
+    params = {"a": cfg.tl1_a} if cfg.regularizer == "transformed_l1" else {}
+    if cfg.regularizer == "l1":
+        params["params"] = "all"  # DeepHoyer's L1 covers biases too
+    return regularizers.build(cfg.regularizer, **params)
+
+
+def _rule_settings(cfg, rule: str) -> tuple[float, int, float, float]:
+    if rule == "threshold":
+        return cfg.threshold, cfg.threshold_finetune_epochs, cfg.threshold_finetune_lr, 0.0
+    return cfg.std_ratio, cfg.std_finetune_epochs, cfg.std_finetune_lr, cfg.std_finetune_weight_decay
+
+
+def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
+    """Run (or resume from ``ckpt``) one DeepHoyer run; returns status, per-rule metrics and layer stats."""
+    model = session.model
+    reg = build_regularizer(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    st = {"phase": "train", "trained": None, "mask": None, "results": {}}
+    if ckpt is not None:
+        st.update(ckpt["trainer"])
+        if st["phase"] != "train":
+            model.load_state_dict(ckpt["model"])
+            opt = _masked_adam(cfg, model, st["phase"], Mask.from_state_dict(st["mask"]))
+        session.restore(ckpt, opt)
+    save = lambda: session.save(opt, trainer=st)  # noqa: E731
+    named = lambda: dict(model.named_parameters())  # noqa: E731
+    input_shape = tuple(session.data.train_x.shape[1:])
+
+    while st["phase"] == "train" and len(session.history) < cfg.train_epochs:
+        row = session.train_epoch(opt, reg, cfg.decay)
+        session.log({"phase": "train", **row, "test_acc": session.test()["acc"],
+                     "nonzero": model_counts(model)["nonzero"]})
+        if len(session.history) - 1 in cfg.record_epochs:
+            session.snapshot(f"train_{len(session.history) - 1}", named(), reg)
+        save()
+    if st["phase"] == "train":
+        st["trained"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        session.snapshot("trained", named(), reg)
+        st["phase"] = RULES[0]
+        opt = _start_finetune(cfg, model, st, session)
+        save()
+
+    while st["phase"] in RULES:
+        rule = st["phase"]
+        value, epochs, _, _ = _rule_settings(cfg, rule)
+        done = sum(1 for h in session.history if h["phase"] == f"finetune_{rule}")
+        for _ in range(done, epochs):
+            row = session.train_epoch(opt)
+            session.log({"phase": f"finetune_{rule}", **row, "test_acc": session.test()["acc"],
+                         "nonzero": model_counts(model)["nonzero"]})
+            save()
+        ft = [h for h in session.history if h["phase"] == f"finetune_{rule}"]
+        best = max(ft, key=lambda h: h["test_acc"]) if ft else None
+        rows = layer_stats(model, input_shape)
+        before = st.get("pruned_acc", {}).get(rule)
+        # prun_tune_V.py tests at the start of each epoch: the pruned model before fine-tuning and after every
+        # epoch but the last compete for its best
+        original = [before] + [h["test_acc"] for h in ft[:-1]] if before is not None else []
+        st["results"][rule] = {
+            "value": value, "test_acc_final": ft[-1]["test_acc"] if ft else session.test()["acc"],
+            "test_acc_best": best["test_acc"] if best else None,
+            "test_acc_best_epoch": best["epoch"] if best else None,
+            "test_acc_pruned": before, "test_acc_best_at_epoch_start": max(original) if original else None,
+            **{f"all_{k}": v for k, v in model_counts(model).items()}, "totals": totals(rows), "layers": rows,
+        }
+        session.snapshot(f"pruned_{rule}", named())
+        nxt = RULES.index(rule) + 1
+        st["phase"] = RULES[nxt] if nxt < len(RULES) else "done"
+        if st["phase"] != "done":
+            opt = _start_finetune(cfg, model, st, session)
+        save()
+
+    trained_acc = next(h["test_acc"] for h in reversed(session.history) if h["phase"] == "train") \
+        if cfg.train_epochs else None
+    return {"status": "finished", "final": {"trained_test_acc": trained_acc, **{
+        f"{rule}_{k}": v for rule, r in st["results"].items() for k, v in r.items()
+        if k not in ("layers", "totals")}}, "rules": st["results"], "trained_state": st["trained"]}
+
+
+def _start_finetune(cfg, model, st: dict, session: Session):
+    """Load the trained model, prune it by the current phase's rule, record the mask, return masked Adam."""
+    model.load_state_dict(st["trained"])
+    value = _rule_settings(cfg, st["phase"])[0]
+    named = dict(model.named_parameters())
+    mask = prune(st["phase"], named, value)
+    # freeze every zero weight, pruned now or already zero (the original masks grads where w == 0)
+    mask = Mask({n: keep & (named[n].detach() != 0) for n, keep in mask.keep.items()})
+    st["mask"] = mask.state_dict()
+    opt = _masked_adam(cfg, model, st["phase"], mask)
+    st.setdefault("pruned_acc", {})[st["phase"]] = session.test()["acc"]  # before any fine-tuning
+    return opt
+
+
+def _masked_adam(cfg, model, rule: str, mask: Mask):
+    _, _, lr, wd = _rule_settings(cfg, rule)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    mask.attach(model, opt)
+    return opt

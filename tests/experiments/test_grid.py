@@ -1,0 +1,147 @@
+"""The book's experiment tables, the published reference numbers, and the report's formatting."""
+import pytest
+
+from sparsebook import experiments
+from sparsebook.book import deephoyer, status, tables
+from sparsebook.experiments import reference
+
+
+def test_deephoyer_rows_follow_the_report():
+    rows = experiments.deephoyer_rows("mnist")
+    assert [(r.group, r.regularizer) for r in rows] == [
+        ("element-wise", "none"), ("element-wise", "l1"), ("element-wise", "hoyer"),
+        ("element-wise", "hoyer_square"), ("element-wise", "transformed_l1"),
+        ("structural", "none"), ("structural", "group_lasso"), ("structural", "group_hoyer_square")]
+    with pytest.raises(ValueError, match="not rows of this table"):
+        experiments.deephoyer_rows("fashion_mnist", ["l1"])
+
+
+def test_deephoyer_runs_use_the_reproductions_hyperparameters():
+    pairs = experiments.deephoyer_runs("lenet5", "mnist", "paper", seeds=[0])
+    by = {(r.group, r.regularizer): c for r, c in pairs}
+    assert by[("element-wise", "hoyer")].decay == 1e-2 and by[("element-wise", "hoyer")].std_ratio == 0.08
+    assert by[("structural", "group_hoyer_square")].decay == 1e-1
+    assert by[("structural", "none")].weight_decay == 1e-4 and by[("element-wise", "none")].weight_decay == 0
+    fashion = dict((r.regularizer, c) for r, c in experiments.deephoyer_runs("lenet_300_100", "fashion_mnist", "paper"))
+    assert fashion["group_hoyer_square"].std_ratio == 1.5 and fashion["hoyer"].decay == 2e-3
+    over = dict((r.regularizer, c) for r, c in experiments.deephoyer_runs(
+        "lenet5", "mnist", "paper", seeds=[0], regularizers=["hoyer"], decays={"hoyer": 5e-3}))
+    assert over["hoyer"].decay == 5e-3
+    assert len({experiments.run_id(c) for _, c in experiments.deephoyer_runs("lenet_300_100", "mnist", "cpu")}) == 24
+
+
+def test_art_runs_grid_and_overrides():
+    pairs = experiments.art_runs("resnet32", "cifar10", "paper", seeds=[0], eta=1.1)
+    assert {r.sparsity for r, _ in pairs} == {0.9, 0.98, 0.995, 0.998}
+    assert {r.regularizer for r, _ in pairs} == {"hypersparse", "l1", "l2"}
+    assert all(c.eta == 1.1 and c.lambda_init == 5e-6 and c.warmup_epochs == 60 for _, c in pairs)
+    with pytest.raises(ValueError, match="ART regularizers must be among"):
+        experiments.art_runs("resnet32", "cifar10", "paper", regularizers=["hoyer"])
+
+
+def test_reference_lookup_carries_published_numbers():
+    assert reference.lookup("hypersparse-readme", model="resnet32", dataset="cifar10", method="hypersparse",
+                            sparsity=0.98) == 92.69
+    assert reference.lookup("deephoyer-reproduction", model="lenet_300_100", dataset="mnist", method="none",
+                            pruning="std-ratio", metric="pruned_pct", table="Table 1 structural") == 78.23
+    assert reference.lookup("hypersparse-readme", model="lenet5", dataset="mnist", method="l1") is None
+    with pytest.raises(ValueError, match="unknown source"):
+        reference.lookup("blog", model="x", dataset="y", method="z")
+
+
+def test_mean_std_formatting():
+    assert tables.mean_std([98.0]) == "98.00"
+    assert tables.mean_std([1.0, 3.0]) == "2.00 ± 1.41"
+    assert tables.mean_std([]) == "–"
+
+
+def test_not_run_results_are_labelled_not_numbers(tmp_path):
+    pairs = experiments.deephoyer_runs("lenet_300_100", "mnist", "cpu", seeds=[0], regularizers=["l1"])
+    loaded = experiments.train_or_load(pairs, profile="cpu", results_dir=tmp_path)  # cpu never trains by default
+    assert [r["status"] for _, r in loaded] == ["not_run"]
+    table = deephoyer.deephoyer_table(loaded, "lenet_300_100", "mnist", "cpu")
+    assert (table[("this book (cpu)", "acc (final)")] == "not run at this profile").all()
+    assert not any(tmp_path.rglob("*.json"))
+    with pytest.raises(ValueError, match="data_root"):
+        experiments.train_or_load(pairs, profile="cpu", results_dir=tmp_path, data_root=tmp_path / "missing")
+
+
+def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
+    from sparsebook.experiments import sweep
+    assert sweep.main(["deephoyer", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    tables = {experiments.run_id(c) for m, d in sweep.DEEPHOYER_PLAN
+              for _, c in experiments.deephoyer_runs(m, d, "smoke")}
+    curves = {experiments.run_id(c) for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke")}
+    assert len(tables) == 8 + 8 + 5 + 5
+    assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == len(tables | curves)
+    assert sweep.main(["hypersparse", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
+    with pytest.raises(SystemExit):
+        sweep.main(["everything"])
+
+
+def test_cpu_profile_trains_stand_ins_and_says_so():
+    from sparsebook.experiments import profiles
+    assert profiles.model_for("art", "cpu", "resnet32") == "resnet20"
+    assert profiles.model_for("art", "cpu", "lenet5") == "lenet_300_100"
+    assert profiles.model_for("art", "paper", "resnet32") == "resnet32"
+    assert profiles.model_for("deephoyer", "cpu", "lenet5") == "lenet5"  # DeepHoyer runs the papers' models
+    rows = {r["setting"]: r for r in profiles.departures("art", "cpu", "resnet20", "resnet32")}
+    assert rows["model"]["paper"] == "resnet32" and rows["model"]["cpu"] == "resnet20"
+    assert rows["width"]["cpu"] == 16 and rows["train_subset"]["cpu"] == 5000
+    assert profiles.departures("art", "paper", "resnet32", "resnet32") == []
+
+
+def test_hypersparse_sweep_is_breadth_first():
+    """One seed of every setting before the next seed, the middle sparsity first: an interrupted sweep
+    leaves every table partly filled."""
+    from sparsebook.experiments import sweep
+    lenet = [c for c in sweep.plan("hypersparse", "cpu") if c.model == "lenet_300_100"]
+    assert len(lenet) == 3 * 4 * 3 and lenet[0].sparsity == 0.98
+    seeds = [c.seed for c in lenet]
+    assert seeds == sorted(seeds)
+    assert {c.regularizer for c in lenet[:3]} == {"hypersparse", "l1", "l2"}
+    models = [c.model for c in sweep.plan("hypersparse", "cpu")]
+    assert models.index("resnet20") > models.index("lenet_300_100") and "resnet32" not in models
+
+
+def test_art_evidence_weighs_the_seeds_spread_and_counts_capped_runs():
+    from sparsebook.book import hypersparse
+    from sparsebook.experiments import ARTRow
+
+    def run(status, acc=None, epochs=None):
+        return {"status": status, "final": {"test_acc_final": acc, "art_epochs": epochs}}
+    hs, l1, l2 = ARTRow("hypersparse", 0.98), ARTRow("l1", 0.98), ARTRow("l2", 0.98)
+    pairs = [(hs, run("finished", 80, 10)), (hs, run("finished", 82, 11)), (hs, run("finished", 81, 12)),
+             (l1, run("finished", 70, 10)), (l1, run("finished", 71, 12)), (l1, run("finished", 72, 11)),
+             (l2, run("finished", 81, 20)), (l2, run("finished", 79, 21)), (l2, run("art_cap_reached"))]
+    text = hypersparse.evidence_summary(pairs, "cpu")
+    assert "for L1 (higher), after 11.0 ± 1.0 against 11.0 ± 1.0 ART epochs (no difference" in text
+    assert "for L2 (no difference beyond the seeds' spread)" in text and "(fewer)" in text
+    assert "L2 at 98 % never made pruning free within the ART cap (1 of 3 seed(s))" in text
+
+
+def test_sweep_slices_by_model_sparsity_and_seed(tmp_path, capsys):
+    from sparsebook.experiments import sweep
+    args = ["hypersparse", "--profile", "cpu", "--dry-run", "--results", str(tmp_path)]
+    assert sweep.main(args + ["--model", "resnet32", "--sparsity", "0.98", "--seed", "0"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    assert len(lines) == 3 and all("resnet20" in line and "sparsity=0.98" in line for line in lines)
+    with pytest.raises(SystemExit):
+        sweep.main(args + ["--model", "alexnet"])
+    assert "no runs of ['alexnet']" in capsys.readouterr().err
+
+
+def test_rebuild_estimate_brackets_the_time_from_an_empty_store():
+    def result(kind, wall, cpu, cores=2):
+        env = {"wall_time_s": wall, "machine": "x86_64", "cpu_count": cores, "device": "cpu", "torch": "2",
+               "torchvision": "0", "finished_at": "now", **({"cpu_time_s": cpu} if cpu is not None else {})}
+        return {"profile": "cpu", "id": "x", "kind": kind, "status": "finished", "env": env,
+                "config": {"model": "m", "dataset": "d", "regularizer": "l1", "seed": 0, "sparsity": 0.9}}
+    table = status.status_table([result("art", 600, 1000), result("art", 1200, 2000), result("deephoyer", 60, None)])
+    est = status.rebuild_estimate(table, "cpu", {"art": 120, "deephoyer": None})
+    assert est.loc["art", "upper bound (min)"] == 30 and est.loc["art", "lower bound (min)"] == 25
+    assert est.loc["art", "runs"] == 2 and est.loc["art", "budget (min)"] == 120
+    assert est.loc["deephoyer", "lower bound (min)"] == "–"  # a run without CPU time: no lower bound
+    # the parallel runner: a run trained on threads t of c cores holds t/c of the machine for its wall time
+    assert est.loc["art", "with the parallel runner (min)"] == 30  # runs without a thread count: both cores
