@@ -92,17 +92,22 @@ def test_cpu_profile_trains_stand_ins_and_says_so():
     assert profiles.departures("art", "paper", "resnet32", "resnet32") == []
 
 
-def test_hypersparse_sweep_is_breadth_first():
-    """One seed of every setting before the next seed, the middle sparsity first: an interrupted sweep
-    leaves every table partly filled."""
-    from sparsebook.experiments import sweep
-    lenet = [c for c in sweep.plan("hypersparse", "cpu") if c.model == "lenet_300_100"]
-    assert len(lenet) == 3 * 4 * 3 and lenet[0].sparsity == 0.98
+def test_hypersparse_sweep_starts_every_warmup_then_is_breadth_first():
+    """The first run of each shared warm-up comes first (parallel workers start on different warm-ups); then
+    one seed of every setting before the next seed, the middle sparsity first: an interrupted sweep leaves
+    every table partly filled."""
+    from sparsebook.experiments import runner, sweep
+    plan = sweep.plan("hypersparse", "cpu")
+    keys = [runner.warmup_key(c) for c in plan]
+    firsts = len(set(keys))
+    assert len(set(keys[:firsts])) == firsts == len({(c.model, c.seed) for c in plan})  # one per model and seed
+    lenet = [c for c in plan[firsts:] if c.model == "lenet_300_100"]
+    assert len(lenet) == 3 * 4 * 3 - 3
     seeds = [c.seed for c in lenet]
     assert seeds == sorted(seeds)
-    assert {c.regularizer for c in lenet[:3]} == {"hypersparse", "l1", "l2"}
-    models = [c.model for c in sweep.plan("hypersparse", "cpu")]
+    models = [c.model for c in plan[firsts:]]
     assert models.index("resnet20") > models.index("lenet_300_100") and "resnet32" not in models
+    assert "vgg11" in models and "vgg19" not in models
 
 
 def test_art_evidence_weighs_the_seeds_spread_and_counts_capped_runs():

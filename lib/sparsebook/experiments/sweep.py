@@ -21,6 +21,7 @@ from . import executor
 from .config import resolve_device, run_id, validate
 from .grid import CURVE_TABLES, art_dataset, art_runs, deephoyer_curve_runs, deephoyer_runs
 from .profiles import PROFILES, model_for
+from .runner import warmup_key
 
 # the DeepHoyer chapters' tables, in the order the book shows them
 DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
@@ -45,6 +46,17 @@ def _unique(configs) -> list:
     return out
 
 
+def _warmups_first(configs) -> list:
+    """The first run of each shared warm-up (:func:`~.runner.warmup_key`) first, the rest in their order:
+    parallel workers then start on different warm-ups, and every later run finds its warm-up stored."""
+    seen, first, rest = set(), [], []
+    for cfg in configs:
+        key = warmup_key(cfg)
+        (rest if key in seen else first).append(cfg)
+        seen.add(key)
+    return first + rest
+
+
 def plan(part: str, profile: str) -> list:
     """Every run of a part at a profile, each once, seeds breadth first."""
     if profile not in PROFILES:
@@ -61,7 +73,7 @@ def plan(part: str, profile: str) -> list:
                                                profile, sparsities=sparsities)]
             out += sorted(cfgs, key=lambda c: (c.seed, SPARSITY_ORDER.index(c.sparsity)
                                                if c.sparsity in SPARSITY_ORDER else len(SPARSITY_ORDER)))
-        return _unique(out)
+        return _warmups_first(_unique(out))
     raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
 
 
