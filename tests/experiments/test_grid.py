@@ -70,7 +70,7 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     from sparsebook.experiments import sweep
     assert sweep.main(["deephoyer", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    tables = {experiments.run_id(c) for m, d in sweep.DEEPHOYER_PLAN
+    tables = {experiments.run_id(c) for m, d in experiments.DEEPHOYER_PLAN
               for _, c in experiments.deephoyer_runs(m, d, "smoke")}
     curves = {experiments.run_id(c) for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke")}
     assert len(tables) == 8 + 8 + 5 + 5
@@ -110,8 +110,8 @@ def test_hypersparse_sweep_starts_every_warmup_then_is_breadth_first():
     assert "vgg11" in models and "vgg19" not in models
 
 
-def test_art_evidence_weighs_the_seeds_spread_and_counts_capped_runs():
-    from sparsebook.book import hypersparse
+def test_art_verdicts_weigh_the_seeds_spread_and_leave_capped_runs_out():
+    from sparsebook.book import ledger
     from sparsebook.experiments import ARTRow
 
     def run(status, acc=None, epochs=None):
@@ -120,10 +120,12 @@ def test_art_evidence_weighs_the_seeds_spread_and_counts_capped_runs():
     pairs = [(hs, run("finished", 80, 10)), (hs, run("finished", 82, 11)), (hs, run("finished", 81, 12)),
              (l1, run("finished", 70, 10)), (l1, run("finished", 71, 12)), (l1, run("finished", 72, 11)),
              (l2, run("finished", 81, 20)), (l2, run("finished", 79, 21)), (l2, run("art_cap_reached"))]
-    text = hypersparse.evidence_summary(pairs, "cpu")
-    assert "for L1 (higher), after 11.0 ± 1.0 against 11.0 ± 1.0 ART epochs (no difference" in text
-    assert "for L2 (no difference beyond the seeds' spread)" in text and "(fewer)" in text
-    assert "L2 at 98 % never made pruning free within the ART cap (1 of 3 seed(s))" in text
+    t = ledger.art_verdicts(pairs)
+    assert t.loc[("HyperSparse more accurate than L1", "98"), "verdict"] == "reproduced"
+    assert t.loc[("HyperSparse more accurate than L1", "98"), "effect ± spread"] == "10.00 ± 1.41"
+    assert t.loc[("HyperSparse fewer ART epochs than L1", "98"), "verdict"] == "undecided"  # equal means
+    row = t.loc[("HyperSparse more accurate than L2", "98")]
+    assert row["verdict"] == "undecided" and row["seeds"] == "3 / 2"  # the capped run has no accuracy
 
 
 def test_sweep_slices_by_model_sparsity_and_seed(tmp_path, capsys):
@@ -150,3 +152,23 @@ def test_rebuild_estimate_brackets_the_time_from_an_empty_store():
     assert est.loc["deephoyer", "lower bound (min)"] == "–"  # a run without CPU time: no lower bound
     # the parallel runner: a run trained on threads t of c cores holds t/c of the machine for its wall time
     assert est.loc["art", "with the parallel runner (min)"] == 30  # runs without a thread count: both cores
+
+
+def test_rebuild_estimate_of_the_whole_plan_fills_missing_runs_from_their_model():
+    from sparsebook.book import status
+    stored = experiments.art_runs("lenet_300_100", "fashion_mnist", "smoke", seeds=[0])
+    missing = experiments.art_runs("lenet_300_100", "fashion_mnist", "smoke", seeds=[1])
+    other = experiments.art_runs("resnet20", "cifar10_jpeg", "smoke", seeds=[0])[:1]
+
+    def result(cfg, wall):
+        env = {"wall_time_s": wall, "machine": "x86_64", "cpu_count": 2, "torch_threads": 1, "device": "cpu",
+               "torch": "2", "torchvision": "0", "finished_at": "now"}
+        return {"profile": "smoke", "id": experiments.run_id(cfg), "kind": "art", "status": "finished", "env": env,
+                "config": experiments.settings(cfg)}
+    table = status.status_table([result(cfg, 120 * (i + 1)) for i, (_, cfg) in enumerate(stored)])
+    plan = [cfg for _, cfg in stored + missing + other]
+    est = status.rebuild_estimate(table, "smoke", {"art": 240}, {"art": plan})
+    mean = sum(60 * (i + 1) for i in range(len(stored))) / len(stored)  # one thread of two cores
+    assert est.loc["art", "planned runs"] == len(plan) and est.loc["art", "stored of them"] == len(stored)
+    assert est.loc["art", "planned runs not estimable"] == 1
+    assert est.loc["art", "whole plan with the parallel runner (min)"] == round(mean * 2 * len(stored) / 60, 1)

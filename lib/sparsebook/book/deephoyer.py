@@ -2,7 +2,6 @@
 weight distributions."""
 from __future__ import annotations
 
-import statistics
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +11,7 @@ from ..experiments.grid import MODEL_LABELS, REGULARIZER_LABELS
 from ..experiments.reference import lookup
 from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, mean_std, pm
 
-__all__ = ["deephoyer_table", "fashion_table", "layer_table", "weight_distribution_figure", "deephoyer_claims"]
+__all__ = ["deephoyer_table", "fashion_table", "layer_table", "weight_distribution_figure"]
 
 _REPORT_RULES = {"threshold": "threshold", "std_ratio": "std-ratio"}
 
@@ -136,45 +135,3 @@ def weight_distribution_figure(pairs, tag: str, title: str = ""):
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def _mean(results, rule: str, key: str):
-    done, _ = _finished(results)
-    vals = [r["rules"][rule][key] if key in r["rules"][rule] else r["rules"][rule]["totals"][key] for r in done]
-    return statistics.mean(vals) if vals else None
-
-
-def deephoyer_claims(pairs, tolerance: float = 0.5) -> pd.DataFrame:
-    """The paper's two claims checked on these results, per pruning rule.
-
-    * Hoyer-Square prunes more than L1 at equal accuracy (accuracy at most ``tolerance`` points lower).
-    * Group-HS leaves a smaller structure than Group Lasso (fewer weights after removing dead units).
-    """
-    by_reg = {(row.group, row.regularizer): rs for row, rs in _group(pairs).items()}
-    records = []
-    comparisons = [("Hoyer-Square sparser than L1 at equal accuracy", ("element-wise", "hoyer_square"),
-                    ("element-wise", "l1"), "all_pruning_ratio", 100, "pruned %"),
-                   ("Group-HS smaller structure than Group Lasso", ("structural", "group_hoyer_square"),
-                    ("structural", "group_lasso"), "params_after_removal", 1, "weights after removing dead units")]
-    for claim, new, old, key, scale, what in comparisons:
-        if new not in by_reg or old not in by_reg:
-            continue
-        for rule in ("threshold", "std_ratio"):
-            a_new, a_old = _mean(by_reg[new], rule, "test_acc_final"), _mean(by_reg[old], rule, "test_acc_final")
-            s_new, s_old = _mean(by_reg[new], rule, key), _mean(by_reg[old], rule, key)
-            if None in (a_new, a_old, s_new, s_old):
-                verdict = "not measured"
-            else:
-                sparser = s_new > s_old if key == "all_pruning_ratio" else s_new < s_old
-                if sparser:
-                    verdict = "holds" if a_new >= a_old - tolerance else "sparser but less accurate"
-                elif a_new > a_old + tolerance:
-                    verdict = "not at equal accuracy: less sparse, more accurate"
-                else:
-                    verdict = "does not hold"
-            records.append({"claim": claim, "pruning": RULE_LABELS[rule], "measure": what,
-                            "new": "–" if s_new is None else f"{s_new * scale:.2f}" if scale == 100 else f"{s_new:.0f}",
-                            "baseline": "–" if s_old is None else
-                            f"{s_old * scale:.2f}" if scale == 100 else f"{s_old:.0f}",
-                            "acc new / baseline": f"{pm(a_new)} / {pm(a_old)}", "verdict here": verdict})
-    return pd.DataFrame(records).set_index(["claim", "pruning"]) if records else pd.DataFrame()

@@ -19,7 +19,7 @@ from .tables import PALETTE, STATUS_LABELS, _finished, _group, mean_std, pm
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "art_epochs_table", "overlap_table",
-           "first_finished", "placeholder_figure", "evidence_summary"]
+           "first_finished", "placeholder_figure"]
 
 
 REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
@@ -219,65 +219,3 @@ def art_epochs_table(pairs) -> pd.DataFrame:
         cols.setdefault(REGULARIZER_LABELS[row.regularizer], {})[f"{100 * row.sparsity:g} %"] = (
             mean_std([r["final"]["art_epochs"] for r in done], 1) if done else _status(results) or "–")
     return pd.DataFrame(cols).rename_axis("sparsity")
-
-
-def _compare(a: list[float], b: list[float], digits: int = 2) -> tuple[str, int]:
-    """(text, sign): the means with their spread, and +1/-1 where the ±1 std intervals over seeds do not
-    overlap (0 otherwise). With a single run on either side there is no spread: the sign is then that
-    of the raw difference, and the caller must say so."""
-    ma, mb = statistics.mean(a), statistics.mean(b)
-    sa = statistics.stdev(a) if len(a) > 1 else None
-    sb = statistics.stdev(b) if len(b) > 1 else None
-    sign = 0
-    if sa is None or sb is None or abs(ma - mb) > sa + sb:
-        sign = (ma > mb) - (ma < mb)
-    fmt = lambda m, sd: f"{m:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")  # noqa: E731
-    return f"{fmt(ma, sa)} against {fmt(mb, sb)}", sign
-
-
-def evidence_summary(pairs, profile: str) -> str:
-    """What the stored runs of an ART table support, as a Markdown paragraph computed from them: per
-    sparsity, HyperSparse against each baseline in final accuracy and ART epochs, a difference counted
-    only where the ±1 std intervals over seeds do not overlap; runs that hit the ART cap are counted."""
-    groups = _group(pairs)
-    finished = {row: _finished_runs(rs) for row, rs in groups.items()}
-    n_done = sum(len(v) for v in finished.values())
-    capped = {row: [r for r in rs if r["status"] == "art_cap_reached"] for row, rs in groups.items()}
-    if n_done == 0 and not any(capped.values()):
-        return (f"**No run of this table is stored at the `{profile}` profile**, so this book makes no claim "
-                "about it yet: the published columns stand alone. The runs are defined (see the parameters "
-                "cell) and train with `python -m sparsebook.experiments.sweep hypersparse --profile "
-                f"{profile}` or with papermill at `-p train True`.")
-    lines = []
-    for sp in sorted({row.sparsity for row in groups}):
-        at = {row.regularizer: finished[row] for row in groups if row.sparsity == sp and finished[row]}
-        if "hypersparse" not in at or len(at) < 2:
-            continue
-        hs = at["hypersparse"]
-        for other in ("l1", "l2"):
-            if other not in at:
-                continue
-            acc, acc_sign = _compare([r["final"]["test_acc_final"] for r in hs],
-                                     [r["final"]["test_acc_final"] for r in at[other]])
-            ep, ep_sign = _compare([r["final"]["art_epochs"] for r in hs],
-                                   [r["final"]["art_epochs"] for r in at[other]], 1)
-            same = "no difference beyond the seeds' spread" if len(hs) > 1 and len(at[other]) > 1 else "equal"
-            verdict_acc = {1: "higher", -1: "lower", 0: same}[acc_sign]
-            verdict_ep = {-1: "fewer", 1: "more", 0: same}[ep_sign]
-            lines.append(f"at {100 * sp:g} % HyperSparse's final accuracy was {acc} % for "
-                         f"{REGULARIZER_LABELS[other]} ({verdict_acc}), after {ep} ART epochs ({verdict_ep})")
-    for row, rs in capped.items():
-        if rs:
-            n = len(groups[row])
-            lines.append(f"{REGULARIZER_LABELS[row.regularizer]} at {100 * row.sparsity:g} % never made pruning "
-                         f"free within the ART cap ({len(rs)} of {n} seed(s)): its pruned copy stayed below the "
-                         "dense network")
-    seeds = sorted({len(v) for v in finished.values() if v})
-    text = (f"From {n_done} finished run(s) at the `{profile}` profile ({'/'.join(map(str, seeds)) or '0'} "
-            "seed(s) per row): " + ("; ".join(lines) + "." if lines else "no sparsity has both HyperSparse and a "
-                                     "baseline finished, so nothing is compared."))
-    if any(r["status"] not in ("finished", "art_cap_reached") for rs in groups.values() for r in rs):
-        text += " Rows whose runs did not finish show their status instead of numbers and are not compared."
-    return text + (" With one seed a side no difference can be told from seed noise; the verdicts in brackets "
-                   "then only say which number is larger." if 1 in seeds else
-                   " A difference is called only where the ±1 std intervals over seeds do not overlap.")

@@ -145,19 +145,19 @@ def art_verdicts(pairs) -> pd.DataFrame:
         return [r["final"][key] for row, rs in groups.items() if row.regularizer == reg and row.sparsity == sp
                 for r in rs]
     for base in ("l1", "l2"):
-        effects = {}
+        accuracies = {}  # sparsity -> (HyperSparse accuracies, baseline accuracies)
         for sp in sps:
             for claim, key, higher in (("more accurate", "test_acc_final", True),
                                        ("fewer ART epochs", "art_epochs", False)):
                 c = claims.compare(vals("hypersparse", sp, key), vals(base, sp, key), higher_is_better=higher)
                 if key == "test_acc_final":
-                    effects[sp] = (vals("hypersparse", sp, key), vals(base, sp, key))
+                    accuracies[sp] = (vals("hypersparse", sp, key), vals(base, sp, key))
                 records.append({"claim": f"HyperSparse {claim} than {REGULARIZER_LABELS[base]}",
                                 "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
                                 "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict, "why": c.why})
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
-            (a_hi, b_hi), (a_lo, b_lo) = effects[sps[-1]], effects[sps[0]]
+            (a_hi, b_hi), (a_lo, b_lo) = accuracies[sps[-1]], accuracies[sps[0]]
             n = min(len(a_hi), len(b_hi), len(a_lo), len(b_lo))
             d_hi = [x - y for x, y in zip(a_hi[:n], b_hi[:n])]
             d_lo = [x - y for x, y in zip(a_lo[:n], b_lo[:n])]
@@ -200,6 +200,18 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                                         f"at {acc} %",
                              "effect ± spread": r["effect ± spread (points)"] + " points of sparsity",
                              "seeds": r["seeds"], "verdict": r["verdict"], "profile": profile,
+                             "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
+    for model, dataset in experiments.DEEPHOYER_PLAN:  # tables without curves: one strength per regularizer
+        regs = {row.regularizer for row in experiments.DEEPHOYER_TABLES[dataset]}
+        if (model, dataset) in experiments.CURVE_TABLES:
+            continue
+        for claimed, base, _ in CURVE_CLAIMS:
+            if {claimed, base} <= regs:
+                rows.append({"paper": "DeepHoyer", "claim": f"{REGULARIZER_LABELS[claimed]} sparser than "
+                                                            f"{REGULARIZER_LABELS[base]} at equal accuracy",
+                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
+                             "effect ± spread": "– (no trade-off curve at this profile)", "seeds": "–",
+                             "verdict": claims.compare([], []).verdict, "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
     for paper_model in ("lenet5", "resnet32", "vgg19"):
         pairs = load_art(paper_model, profile, results_dir, train=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..experiments.config import run_id
 from ..experiments.grid import REGULARIZER_LABELS
 
 
@@ -18,6 +19,7 @@ def status_table(results) -> pd.DataFrame:
                      "dataset": r.get("dataset_label", c["dataset"]),
                      "regularizer": REGULARIZER_LABELS.get(c["regularizer"], c["regularizer"]),
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
+                     "model_key": c["model"], "dataset_key": c["dataset"],
                      "wall time (s)": round(e["wall_time_s"], 1),
                      "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
                      "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
@@ -27,11 +29,16 @@ def status_table(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float | None]) -> pd.DataFrame:
+def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float | None],
+                     plans: dict[str, list] | None = None) -> pd.DataFrame:
     """Per kind of run (``art``, ``deephoyer``): how long rebuilding its results from an empty store
     takes, bracketed by the runs' summed wall times (an upper bound: it counts pauses and other work)
     and their CPU time over the machine's cores (a lower bound), the estimate for the parallel runner
-    (each run's wall time times its threads, over the cores), next to a budget in minutes."""
+    (each run's wall time times its threads, over the cores), next to a budget in minutes.
+
+    ``plans`` (kind -> the configs of the part's whole plan, ``sweep.plan``) adds the whole plan: its stored
+    runs at their own times, each missing run at the mean time of the stored runs of its model and data set
+    (a missing run of a model and data set with none stored cannot be estimated and is counted apart)."""
     rows = []
     for kind, budget in budgets.items():
         t = table[(table.profile == profile) & (table.kind == kind)] if len(table) else table
@@ -43,8 +50,31 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
         # for its wall time (runs made before it used both cores at once)
         threads = t["threads"].fillna(t["cores"]) if "threads" in t else t["cores"]
         parallel = round((t["wall time (s)"] * threads / t["cores"]).sum() / 60, 1)
-        rows.append({"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
-                     "lower bound (min)": "–" if lower is None else lower,
-                     "with the parallel runner (min)": parallel,
-                     "budget (min)": budget})
+        row = {"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
+               "lower bound (min)": "–" if lower is None else lower, "with the parallel runner (min)": parallel}
+        if plans is not None and kind in plans:
+            row.update(_whole_plan(t.assign(parallel_s=t["wall time (s)"] * threads / t["cores"]), plans[kind]))
+        whole = row.get("whole plan with the parallel runner (min)", parallel)
+        fits = "–" if budget is None or row.get("planned runs not estimable") else \
+            ("yes" if whole <= budget else "no")
+        rows.append({**row, "budget (min)": budget, "within budget": fits})
     return pd.DataFrame(rows).set_index("kind") if rows else pd.DataFrame({"note": ["no stored runs yet"]})
+
+
+def _whole_plan(t: pd.DataFrame, plan: list) -> dict:
+    """The whole plan's time with the parallel runner: stored runs as measured, missing ones at their model
+    and data set's mean (:func:`rebuild_estimate`)."""
+    measured = dict(zip(t["id"], t["parallel_s"]))
+    means = t.groupby(["model_key", "dataset_key"])["parallel_s"].mean().to_dict()
+    total, stored, unknown = 0.0, 0, 0
+    for cfg in plan:
+        rid = run_id(cfg)
+        if rid in measured:
+            total, stored = total + measured[rid], stored + 1
+        elif (cfg.model, cfg.dataset) in means:
+            total += means[(cfg.model, cfg.dataset)]
+        else:
+            unknown += 1
+    return {"planned runs": len(plan), "stored of them": stored,
+            "whole plan with the parallel runner (min)": round(total / 60, 1),
+            "planned runs not estimable": unknown}

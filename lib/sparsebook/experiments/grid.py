@@ -15,9 +15,11 @@ from .profiles import make_config, seeds_for
 
 __all__ = ["DeepHoyerRow", "DEEPHOYER_TABLES", "deephoyer_rows", "deephoyer_runs", "MODEL_LABELS",
            "REGULARIZER_LABELS", "ARTRow", "art_runs", "ART_RECORD", "ART_SPARSITIES", "ART_DATASETS", "art_dataset",
-           "CURVE_GRID", "curve_strengths", "deephoyer_curve_runs"]
+           "CURVE_GRID", "curve_strengths", "deephoyer_curve_runs", "DEEPHOYER_PLAN",
+           "STRUCTURAL_WEIGHT_DECAY"]
 
 MODEL_LABELS = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5", "resnet32": "ResNet-32", "resnet20": "ResNet-20",
+                "vgg11": "VGG-11",
                 "vgg19": "VGG-19"}
 REGULARIZER_LABELS = {"none": "unregularized", "l1": "L1", "l2": "L2", "hoyer": "Hoyer", "hoyer_square": "Hoyer-Square",
                       "transformed_l1": "Transformed L1", "group_lasso": "Group Lasso",
@@ -37,6 +39,9 @@ _FASHION = {
     "lenet5": {**_MNIST["lenet5"], "hoyer": (1e-3, 0.08), "hoyer_square": (1e-4, 0.03)},
 }
 HPARAMS = {"mnist": _MNIST, "fashion_mnist": _FASHION}
+#: the DeepHoyer chapters' tables (model, data set), in the order the book shows them
+DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
+                  ("lenet_300_100", "fashion_mnist"), ("lenet5", "fashion_mnist")]
 STRUCTURAL_WEIGHT_DECAY = 1e-4  # Adam weight decay of the structural scripts
 
 

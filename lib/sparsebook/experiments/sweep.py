@@ -19,13 +19,10 @@ import time
 from .. import data
 from . import executor
 from .config import resolve_device, run_id, validate
-from .grid import CURVE_TABLES, art_dataset, art_runs, deephoyer_curve_runs, deephoyer_runs
+from .grid import CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, deephoyer_curve_runs, deephoyer_runs
 from .profiles import PROFILES, model_for
 from .runner import warmup_key
 
-# the DeepHoyer chapters' tables, in the order the book shows them
-DEEPHOYER_PLAN = [("lenet_300_100", "mnist"), ("lenet5", "mnist"),
-                  ("lenet_300_100", "fashion_mnist"), ("lenet5", "fashion_mnist")]
 
 
 # the HyperSparse chapters' runs, by the paper's model: (model, sparsities); a profile may train a smaller
