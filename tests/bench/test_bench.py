@@ -99,3 +99,12 @@ def test_gpu_record_tables():
     table = benchmarks.gpu_table(after)
     assert table.loc[("gpu threshold", "vgg19 (20 weights)"), "x faster than kthvalue"] == 100.0
     assert "X" in benchmarks.gpu_line(after)
+
+
+def test_paper_cost_table_follows_the_paper_profile():
+    from sparsebook.book import benchmarks
+    t = benchmarks.paper_cost_table(None, gpu_tflops=60.0)
+    assert list(t.index) == ["ResNet-32", "VGG-19", "LeNet-5", "LeNet-300-100"]
+    assert t.loc["ResNet-32", "epochs"] == 60 + benchmarks.REPORTED_ART_EPOCHS + 160  # the paper profile's ART
+    assert t.loc["LeNet-5", "epochs"] == 250 + 100 + 50 and t.loc["VGG-19", "data"] == "CIFAR-100"
+    assert (t["hours at the measured GPU step"] == "not measured").all()  # no GPU record given

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import models
+from ..data import DATASETS
+from ..experiments import grid
+from ..experiments.profiles import make_config
+from ..pruning.accounting import dense_macs
+
 __all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio", "regularizer_readings",
-           "gpu_table", "gpu_line", "gpu_images_per_s", "gpu_hypersparse_fix"]
+           "gpu_table", "gpu_line", "gpu_images_per_s", "gpu_hypersparse_fix", "paper_cost_table"]
 
 #: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
 GOALS = [
@@ -175,3 +181,42 @@ def gpu_hypersparse_fix(before: dict, after: dict) -> pd.DataFrame:
                              "HyperSparse, sort, per tensor (second)": ms(after, f"{m}, fp32 + hypersparse per tensor"),
                              "HyperSparse, sort, flat (now)": ms(after, f"{m}, fp32 + hypersparse"),
                              "unregularized (now)": ms(after, f"{m}, fp32")} for m in names}).T.round(2)
+
+
+#: ART epochs the cost estimate assumes: the reported length at 99 % sparsity on ResNet-32 (the ART stop is
+#: open-ended, so a protocol's epochs are not a setting)
+REPORTED_ART_EPOCHS = 65
+#: training-set sizes of the papers' data sets
+TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "mnist": 60_000, "fashion_mnist": 60_000}
+
+
+def paper_cost_table(gpu: dict | None, gpu_tflops: float) -> pd.DataFrame:
+    """What one run of the ``paper`` profile costs, per model of the papers' tables (the grid's): dense forward
+    MACs per image, epochs (ART: warm-up, :data:`REPORTED_ART_EPOCHS`, fine-tuning), PFLOP per run (a step as 3
+    forward passes, 2 FLOPs per MAC), hours at ``gpu_tflops``, and hours at the GPU step ``bench/gpu.py``
+    measured (ART at the HyperSparse step, warm-up and fine-tuning at the unregularized one)."""
+    plan = [("art", m, grid.art_dataset(m, "paper")) for m in ("resnet32", "vgg19")] + \
+        [("deephoyer", m, "mnist") for m in ("lenet5", "lenet_300_100")]
+    rows = []
+    for kind, name, dataset in plan:
+        spec, cfg = DATASETS[dataset], make_config(kind, "paper", model=name, dataset=dataset)
+        shape = (spec.in_channels, spec.image_size, spec.image_size)
+        macs = dense_macs(models.build(name, num_classes=spec.num_classes, in_channels=spec.in_channels,
+                                       image_size=spec.image_size), shape)
+        n = TRAIN_IMAGES[dataset]
+        if kind == "art":
+            dense_epochs = cfg.warmup_epochs + cfg.finetune_epochs
+            epochs = dense_epochs + REPORTED_ART_EPOCHS
+        else:
+            dense_epochs = epochs = cfg.train_epochs + cfg.threshold_finetune_epochs + cfg.std_finetune_epochs
+        flops = 3 * 2 * macs * n * epochs
+        plain, hs = (gpu_images_per_s(gpu, name, r) for r in (None, "hypersparse"))
+        measured = (n * dense_epochs / plain + n * REPORTED_ART_EPOCHS / hs) / 3600 if kind == "art" and plain \
+            and hs else None
+        rows.append({"model": grid.MODEL_LABELS[name], "data": spec.label,
+                     "protocol": "ART" if kind == "art" else "DeepHoyer",
+                     "forward MMACs / image": round(macs / 1e6, 2), "epochs": epochs,
+                     "PFLOP per run": round(flops / 1e15, 1),
+                     "hours at gpu_tflops": round(flops / (gpu_tflops * 1e12) / 3600, 2),
+                     "hours at the measured GPU step": round(measured, 2) if measured else "not measured"})
+    return pd.DataFrame(rows).set_index("model")

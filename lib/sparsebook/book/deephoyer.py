@@ -96,6 +96,8 @@ def layer_table(pairs, rule: str) -> pd.DataFrame:
                 rec["alive units"] = f"{layer['units_out_alive']}/{layer['units_out']}"
                 rec["params after removal"] = layer["params_after_removal"]
             records.append(rec)
+    if not records:
+        return pd.DataFrame({"note": ["no finished run at this profile yet"]})
     return pd.DataFrame(records).set_index(["group", "regularizer", "layer"])
 
 

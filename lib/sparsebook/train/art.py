@@ -26,6 +26,9 @@ test set).
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
+
 import torch
 
 from .. import regularizers
@@ -98,6 +101,25 @@ def _finetune_lr(cfg, epoch: int) -> float:
     return cfg.lr * 0.1 ** steps
 
 
+@dataclass
+class ARTState:
+    """Where an ART run stands, besides model, optimizer and history (what a checkpoint holds of it)."""
+    phase: str = "warmup"                   # warmup, art, finetune, art_cap_reached
+    window: list = field(default_factory=list)  # the last ``window`` ART epochs: pruned accuracy, weights, mask
+    best: dict | None = None                # the best window entry so far, with its window mean
+    art_epochs: int = 0
+    start_mask: dict | None = None          # the pruning mask at the start of ART (for the overlap)
+    stop: dict | None = None                # the stop: ART epochs, alpha, best epoch and mean, dense accuracy
+
+    def checkpoint(self) -> dict:
+        """The state as a checkpoint stores it (plain data and tensors, no copy)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict) -> "ARTState":
+        return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
+
+
 def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
     """Run (or resume from ``ckpt``) one ART run; returns status, final metrics and per-layer stats."""
     model = session.model
@@ -105,15 +127,15 @@ def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
     reg = None if cfg.regularizer == "none" else regularizers.build(
         cfg.regularizer, **({"sparsity": cfg.sparsity} if cfg.regularizer == "hypersparse" else {}))
     opt = _sgd(model, cfg)
-    st = {"phase": "warmup", "window": [], "best": None, "art_epochs": 0, "start_mask": None, "stop": None}
+    st = ARTState()
     if ckpt is not None:
-        st.update(ckpt["trainer"])
-        if st["phase"] == "finetune":  # the fine-tune optimizer is a fresh one with the mask attached
+        st = ARTState.from_checkpoint(ckpt["trainer"])
+        if st.phase == "finetune":  # the fine-tune optimizer is a fresh one with the mask attached
             session.model.load_state_dict(ckpt["model"])
             opt = _sgd(model, cfg)
-            Mask.from_state_dict(st["best"]["mask"]).attach(model, opt)
+            Mask.from_state_dict(st.best["mask"]).attach(model, opt)
         session.restore(ckpt, opt)
-    save = lambda: session.save(opt, trainer=st)  # noqa: E731
+    save = lambda: session.save(opt, trainer=st.checkpoint())  # noqa: E731
     record = set(cfg.record_epochs)
 
     def maybe_snapshot(tag):
@@ -121,23 +143,23 @@ def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
         if tag in record or every_art or (len(session.history) - 1) in record:
             session.snapshot(tag, weights(), reg, threshold=global_threshold(weights(), cfg.sparsity))
 
-    while st["phase"] == "warmup" and len(session.history) < cfg.warmup_epochs:
+    while st.phase == "warmup" and len(session.history) < cfg.warmup_epochs:
         row = session.train_epoch(opt)
         session.log({"phase": "warmup", "alpha": 0.0, **row, "test_acc": session.test()["acc"],
                      "sparsity": _sparsity(weights())})
         save()
 
-    if st["phase"] == "warmup":  # the warm-up is over: it does not depend on the regularizer or the sparsity
-        session.share("warmup", opt, trainer=st)
+    if st.phase == "warmup":  # the warm-up is over: it does not depend on the regularizer or the sparsity
+        session.share("warmup", opt, trainer=st.checkpoint())
         if cfg.warmup_epochs:
             maybe_snapshot("warmup_end")
-        st["phase"] = "art"
-        st["start_mask"] = prune_global_magnitude(weights(), cfg.sparsity).state_dict()
+        st.phase = "art"
+        st.start_mask = prune_global_magnitude(weights(), cfg.sparsity).state_dict()
         save()
 
     rule = cfg.stop_rule or "full_window"
-    while st["phase"] == "art":
-        k = st["art_epochs"]
+    while st.phase == "art":
+        k = st.art_epochs
         alpha = cfg.lambda_init * cfg.eta ** k
         row = session.train_epoch(opt, reg, alpha)
         mask = prune_global_magnitude(weights(), cfg.sparsity)
@@ -146,41 +168,41 @@ def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
             x_eval = _augmented_copy(session, cfg.seed, k)
         pruned = evaluate_masked(model, mask, x_eval, session.data.train_y,
                                  session.test_batch_size, session.channels_last)["acc"]
-        st["window"] = (st["window"] + [{"acc": pruned, "model": _pruned_state(model, mask), "art_epoch": k + 1,
+        st.window = (st.window + [{"acc": pruned, "model": _pruned_state(model, mask), "art_epoch": k + 1,
                                          "mask": mask.state_dict(), "epoch": len(session.history)}])[-cfg.window:]
         art_rows = [h for h in session.history if h["phase"] == "art"]
         dec = art_decisions([h["train_acc_pruned"] for h in art_rows] + [pruned],
                             [h["train_acc"] for h in art_rows] + [row["train_acc"]], cfg.window, rule)
-        if dec["best_epoch"] is not None and (st["best"] is None or (st["best"].get("art_epoch"), st["best"]["mean"])
+        if dec["best_epoch"] is not None and (st.best is None or (st.best.get("art_epoch"), st.best["mean"])
                                               != (dec["best_epoch"], dec["best_mean"])):
-            entry = next(e for e in st["window"] if e.get("art_epoch") == dec["best_epoch"])
-            st["best"] = {**entry, "mean": dec["best_mean"]}
-        st["art_epochs"] = k + 1
-        overlap = mask.overlap(Mask.from_state_dict(st["start_mask"]))
+            entry = next(e for e in st.window if e.get("art_epoch") == dec["best_epoch"])
+            st.best = {**entry, "mean": dec["best_mean"]}
+        st.art_epochs = k + 1
+        overlap = mask.overlap(Mask.from_state_dict(st.start_mask))
         session.log({"phase": "art", "alpha": alpha, **row, "train_acc_pruned": pruned,
                      "window_mean": dec["window_means"][-1], "test_acc": session.test()["acc"],
                      "sparsity": _sparsity(weights()), "kept_overlap_with_art_start": overlap})
         maybe_snapshot(f"art_{k}")
         if dec["stop_epoch"] is not None:
-            st["stop"] = {"art_epochs": k + 1, "alpha": alpha, "best_epoch": st["best"]["epoch"],
-                          "best_window_mean": st["best"]["mean"], "dense_train_acc": row["train_acc"]}
+            st.stop = {"art_epochs": k + 1, "alpha": alpha, "best_epoch": st.best["epoch"],
+                          "best_window_mean": st.best["mean"], "dense_train_acc": row["train_acc"]}
             maybe_snapshot("art_stop")
-            st["phase"], st["window"] = "finetune", []
-            model.load_state_dict(st["best"]["model"])
+            st.phase, st.window = "finetune", []
+            model.load_state_dict(st.best["model"])
             opt = _sgd(model, cfg)
-            Mask.from_state_dict(st["best"]["mask"]).attach(model, opt)
-        elif cfg.art_max_epochs is not None and st["art_epochs"] >= cfg.art_max_epochs:
-            st["phase"] = "art_cap_reached"
+            Mask.from_state_dict(st.best["mask"]).attach(model, opt)
+        elif cfg.art_max_epochs is not None and st.art_epochs >= cfg.art_max_epochs:
+            st.phase = "art_cap_reached"
         save()
 
-    if st["phase"] == "art_cap_reached":
-        return {"status": "art_cap_reached", "final": {"art_epochs": st["art_epochs"],
+    if st.phase == "art_cap_reached":
+        return {"status": "art_cap_reached", "final": {"art_epochs": st.art_epochs,
                                                        "alpha_last":
-                                                       cfg.lambda_init * cfg.eta ** (st["art_epochs"] - 1),
-                                                       "best_window_mean": (st["best"] or {}).get("mean")}}
+                                                       cfg.lambda_init * cfg.eta ** (st.art_epochs - 1),
+                                                       "best_window_mean": (st.best or {}).get("mean")}}
 
-    mask = Mask.from_state_dict(st["best"]["mask"])
-    start = len(session.history) - cfg.warmup_epochs - st["art_epochs"]
+    mask = Mask.from_state_dict(st.best["mask"])
+    start = len(session.history) - cfg.warmup_epochs - st.art_epochs
     for f in range(start, cfg.finetune_epochs):
         for group in opt.param_groups:
             group["lr"] = _finetune_lr(cfg, f)
@@ -194,11 +216,11 @@ def train_art(cfg, session: Session, ckpt: dict | None) -> dict:
     final = {
         "test_acc_final": ft[-1]["test_acc"] if ft else None,
         "test_acc_best": best["test_acc"] if best else None, "test_acc_best_epoch": best["epoch"] if best else None,
-        "art_epochs": st["stop"]["art_epochs"], "alpha_at_stop": st["stop"]["alpha"],
-        "stop_epoch": st["stop"]["best_epoch"], "best_window_mean": st["stop"]["best_window_mean"],
-        "dense_train_acc_at_stop": st["stop"]["dense_train_acc"],
+        "art_epochs": st.stop["art_epochs"], "alpha_at_stop": st.stop["alpha"],
+        "stop_epoch": st.stop["best_epoch"], "best_window_mean": st.stop["best_window_mean"],
+        "dense_train_acc_at_stop": st.stop["dense_train_acc"],
         "total_epochs": len(session.history), "sparsity": _sparsity(weights()),
-        "kept_overlap_with_art_start": mask.overlap(Mask.from_state_dict(st["start_mask"])),
+        "kept_overlap_with_art_start": mask.overlap(Mask.from_state_dict(st.start_mask)),
     }
     return {"status": "finished", "final": final,
             "layers": layer_stats(model, tuple(session.data.train_x.shape[1:]))}

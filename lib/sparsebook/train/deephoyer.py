@@ -18,6 +18,9 @@ Counting covers all parameters, biases included: pruning ratio =
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
+
 import torch
 
 from .. import regularizers
@@ -45,38 +48,56 @@ def _rule_settings(cfg, rule: str) -> tuple[float, int, float, float]:
     return cfg.std_ratio, cfg.std_finetune_epochs, cfg.std_finetune_lr, cfg.std_finetune_weight_decay
 
 
+@dataclass
+class DeepHoyerState:
+    """Where a DeepHoyer run stands, besides model, optimizer and history (what a checkpoint holds of it)."""
+    phase: str = "train"                    # train, threshold, std_ratio, done
+    trained: dict | None = None             # the trained weights both pruning rules start from
+    mask: dict | None = None                # the current rule's mask
+    results: dict = field(default_factory=dict)     # per rule: accuracies, counts, layers
+    pruned_acc: dict = field(default_factory=dict)  # per rule: test accuracy right after pruning
+
+    def checkpoint(self) -> dict:
+        """The state as a checkpoint stores it (plain data and tensors, no copy)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict) -> "DeepHoyerState":
+        return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
+
+
 def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
     """Run (or resume from ``ckpt``) one DeepHoyer run; returns status, per-rule metrics and layer stats."""
     model = session.model
     reg = build_regularizer(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    st = {"phase": "train", "trained": None, "mask": None, "results": {}}
+    st = DeepHoyerState()
     if ckpt is not None:
-        st.update(ckpt["trainer"])
-        if st["phase"] != "train":
+        st = DeepHoyerState.from_checkpoint(ckpt["trainer"])
+        if st.phase != "train":
             model.load_state_dict(ckpt["model"])
-            opt = _masked_adam(cfg, model, st["phase"], Mask.from_state_dict(st["mask"]))
+            opt = _masked_adam(cfg, model, st.phase, Mask.from_state_dict(st.mask))
         session.restore(ckpt, opt)
-    save = lambda: session.save(opt, trainer=st)  # noqa: E731
+    save = lambda: session.save(opt, trainer=st.checkpoint())  # noqa: E731
     named = lambda: dict(model.named_parameters())  # noqa: E731
     input_shape = tuple(session.data.train_x.shape[1:])
 
-    while st["phase"] == "train" and len(session.history) < cfg.train_epochs:
+    while st.phase == "train" and len(session.history) < cfg.train_epochs:
         row = session.train_epoch(opt, reg, cfg.decay)
         session.log({"phase": "train", **row, "test_acc": session.test()["acc"],
                      "nonzero": model_counts(model)["nonzero"]})
         if len(session.history) - 1 in cfg.record_epochs:
             session.snapshot(f"train_{len(session.history) - 1}", named(), reg)
         save()
-    if st["phase"] == "train":
-        st["trained"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if st.phase == "train":
+        st.trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
         session.snapshot("trained", named(), reg)
-        st["phase"] = RULES[0]
+        st.phase = RULES[0]
         opt = _start_finetune(cfg, model, st, session)
         save()
 
-    while st["phase"] in RULES:
-        rule = st["phase"]
+    while st.phase in RULES:
+        rule = st.phase
         value, epochs, _, _ = _rule_settings(cfg, rule)
         done = sum(1 for h in session.history if h["phase"] == f"finetune_{rule}")
         for _ in range(done, epochs):
@@ -87,11 +108,11 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
         ft = [h for h in session.history if h["phase"] == f"finetune_{rule}"]
         best = max(ft, key=lambda h: h["test_acc"]) if ft else None
         rows = layer_stats(model, input_shape)
-        before = st.get("pruned_acc", {}).get(rule)
+        before = st.pruned_acc.get(rule)
         # prun_tune_V.py tests at the start of each epoch: the pruned model before fine-tuning and after every
         # epoch but the last compete for its best
         original = [before] + [h["test_acc"] for h in ft[:-1]] if before is not None else []
-        st["results"][rule] = {
+        st.results[rule] = {
             "value": value, "test_acc_final": ft[-1]["test_acc"] if ft else session.test()["acc"],
             "test_acc_best": best["test_acc"] if best else None,
             "test_acc_best_epoch": best["epoch"] if best else None,
@@ -100,29 +121,29 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
         }
         session.snapshot(f"pruned_{rule}", named())
         nxt = RULES.index(rule) + 1
-        st["phase"] = RULES[nxt] if nxt < len(RULES) else "done"
-        if st["phase"] != "done":
+        st.phase = RULES[nxt] if nxt < len(RULES) else "done"
+        if st.phase != "done":
             opt = _start_finetune(cfg, model, st, session)
         save()
 
     trained_acc = next(h["test_acc"] for h in reversed(session.history) if h["phase"] == "train") \
         if cfg.train_epochs else None
     return {"status": "finished", "final": {"trained_test_acc": trained_acc, **{
-        f"{rule}_{k}": v for rule, r in st["results"].items() for k, v in r.items()
-        if k not in ("layers", "totals")}}, "rules": st["results"], "trained_state": st["trained"]}
+        f"{rule}_{k}": v for rule, r in st.results.items() for k, v in r.items()
+        if k not in ("layers", "totals")}}, "rules": st.results, "trained_state": st.trained}
 
 
 def _start_finetune(cfg, model, st: dict, session: Session):
     """Load the trained model, prune it by the current phase's rule, record the mask, return masked Adam."""
-    model.load_state_dict(st["trained"])
-    value = _rule_settings(cfg, st["phase"])[0]
+    model.load_state_dict(st.trained)
+    value = _rule_settings(cfg, st.phase)[0]
     named = dict(model.named_parameters())
-    mask = prune(st["phase"], named, value)
+    mask = prune(st.phase, named, value)
     # freeze every zero weight, pruned now or already zero (the original masks grads where w == 0)
     mask = Mask({n: keep & (named[n].detach() != 0) for n, keep in mask.keep.items()})
-    st["mask"] = mask.state_dict()
-    opt = _masked_adam(cfg, model, st["phase"], mask)
-    st.setdefault("pruned_acc", {})[st["phase"]] = session.test()["acc"]  # before any fine-tuning
+    st.mask = mask.state_dict()
+    opt = _masked_adam(cfg, model, st.phase, mask)
+    st.pruned_acc[st.phase] = session.test()["acc"]  # before any fine-tuning
     return opt
 
 
