@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -170,3 +171,34 @@ def test_oversubscription_is_a_warning_with_its_cost():
     warning = executor.oversubscription(cores, 2)
     assert "oversubscribed" in warning and f"{executor.OVERSUBSCRIBED_SPEED}x" in warning
     assert executor.default_workers(None) == cores
+
+
+ORPHANED_SWEEP = textwrap.dedent("""
+    import sys
+    from sparsebook.experiments import executor, profiles
+    cfg = profiles.make_config("art", "smoke", model="resnet20", dataset="synthetic_cifar10", normalize=True,
+                               warmup_epochs=10_000)  # trains until killed
+    executor.run_local([cfg], profile="smoke", results_dir=sys.argv[1], workers=1, progress=False)
+""")
+
+
+def test_a_killed_sweep_takes_its_workers_with_it(tmp_path):
+    """SIGKILL the sweep: its pool worker notices within seconds and exits, releasing the run's lock, instead of
+    training on, orphaned, beside the next sweep."""
+    cfg = profiles.make_config("art", "smoke", model="resnet20", dataset="synthetic_cifar10", normalize=True,
+                               warmup_epochs=10_000)
+    lock = tmp_path / "_checkpoints" / "smoke" / f"{experiments.run_id(cfg)}.lock"
+    proc = subprocess.Popen([sys.executable, "-c", ORPHANED_SWEEP, str(tmp_path)])
+    try:
+        deadline = time.time() + 120
+        while not (lock.exists() and store.is_locked(lock)):  # the worker is training
+            assert time.time() < deadline and proc.poll() is None, "the worker never started"
+            time.sleep(0.2)
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.time() + 10 * executor.PARENT_POLL_S
+        while store.is_locked(lock):
+            assert time.time() < deadline, "the worker outlived its sweep"
+            time.sleep(0.2)
+    finally:
+        proc.kill()

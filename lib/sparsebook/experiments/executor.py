@@ -18,6 +18,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -94,14 +95,30 @@ def _work(cfg, profile: str, results_dir: str, device: str, data_root, threads, 
 _LINE = None
 
 
-def _init_worker(counter, threads) -> None:
-    """Each pool worker takes the next tqdm line (the total keeps line 0) and its thread count."""
+#: how often a pool worker checks that the sweep that started it is alive (seconds)
+PARENT_POLL_S = 2.0
+
+
+def _init_worker(counter, threads, parent: int) -> None:
+    """Each pool worker takes the next tqdm line (the total keeps line 0) and its thread count, and exits
+    when the sweep that started it dies (a killed sweep would otherwise leave its workers training on,
+    orphaned, beside the next one; the run resumes from its last checkpoint)."""
     global _LINE
     with counter.get_lock():
         counter.value += 1
         _LINE = counter.value
     if threads:
         torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="sparsebook-parent").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Written by hand: ProcessPoolExecutor's workers notice a dead parent only between tasks, and Linux's
+    parent-death signal has no Python API. A stopped (paused) parent is alive: its workers pause with it
+    only if paused themselves (``kill -STOP`` the process group)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(3)
 
 
 def _pool_work(*args) -> dict:
@@ -119,7 +136,8 @@ def run_local(configs, *, profile: str, results_dir, workers: int, threads: int 
     ctx = mp.get_context("spawn")  # no fork of a process that holds torch's thread pools
     counter = ctx.Value("i", 0)
     out: dict[int, dict] = {}
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(counter, threads)) as pool, \
+    init = (counter, threads, os.getpid())
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init) as pool, \
             tqdm(total=len(args), desc="sweep", unit="run", position=0, disable=not progress) as total:
         futures = {pool.submit(_pool_work if progress else _work, *a): i for i, a in enumerate(args)}
         for fut in as_completed(futures):
