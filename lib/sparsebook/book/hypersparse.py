@@ -18,8 +18,8 @@ from ..experiments.reference import lookup
 from .tables import PALETTE, STATUS_LABELS, _finished, _group, mean_std, pm
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
-           "art_curves_figure", "accuracy_vs_sparsity_figure", "art_epochs_table", "overlap_table",
-           "first_finished", "placeholder_figure"]
+           "art_curves_figure", "accuracy_vs_sparsity_figure", "convergence_figure", "art_epochs_table",
+           "overlap_table", "first_finished", "placeholder_figure"]
 
 
 REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
@@ -188,9 +188,10 @@ def overlap_table(pairs) -> pd.DataFrame:
     return pd.DataFrame(records).set_index(["regularizer", "sparsity %"])
 
 
-def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final"):
-    """Accuracy against sparsity with error bars over seeds, one line per regularizer."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final", authors: tuple[str, str] | None = None):
+    """Accuracy against sparsity with error bars over seeds, one line per regularizer; with ``authors`` =
+    (the paper's model, data set), a second panel with the authors' published points (their README: HyperSparse
+    only), on its own axis, as our miniature's accuracies sit far below a full-size network's."""
     by_reg: dict = {}
     for row, results in _group(pairs).items():
         vals = [r["final"][metric] for r in _finished_runs(results)]
@@ -198,15 +199,56 @@ def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final"):
             by_reg.setdefault(row.regularizer, []).append(
                 (row.sparsity, statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0))
     if not by_reg:
-        plt.close(fig)
         return placeholder_figure("no finished run at this profile")
+    sps = sorted({p[0] for pts in by_reg.values() for p in pts})
+    published = {}
+    if authors is not None:
+        model, dataset = REFERENCE_DATASET.get(authors[0], authors[0]), REFERENCE_DATASET.get(authors[1], authors[1])
+        published = {sp: v for sp in sps if (v := lookup("hypersparse-readme", model=model, dataset=dataset,
+                                                          method="hypersparse", sparsity=sp)) is not None}
+    fig, axes = plt.subplots(1, 2 if published else 1, figsize=(9.5 if published else 6, 3.4), squeeze=False)
+    ax = axes[0][0]
     for reg, pts in by_reg.items():
         pts.sort()
-        x = [f"{100 * p[0]:g}" for p in pts]
-        ax.errorbar(x, [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3,
-                    color=PALETTE[reg], label=REGULARIZER_LABELS[reg])
-    ax.set(xlabel="sparsity %", ylabel="test accuracy %")
+        ax.errorbar([sps.index(p[0]) for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o",
+                    capsize=3, color=PALETTE[reg], label=REGULARIZER_LABELS[reg])
+    ax.set(xlabel="sparsity %", ylabel="test accuracy %", title="this book (mean ± sd over seeds)")
     ax.legend()
+    if published:
+        ax2 = axes[0][1]
+        ax2.plot([sps.index(sp) for sp in published], list(published.values()), marker="s", ls="--",
+                 color=PALETTE["hypersparse"], label="HyperSparse (authors' README)")
+        ax2.set(xlabel="sparsity %", ylabel="test accuracy %", title="the authors (full model and data)")
+        ax2.legend()
+    for a in axes[0]:
+        a.set_xticks(range(len(sps)), [f"{100 * sp:g}" for sp in sps])
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def convergence_figure(pairs):
+    """Test accuracy per epoch of every run, one panel per sparsity, coloured by regularizer: has the warm-up
+    levelled off before ART, and the fine-tuning before the end? Dotted lines mark the warm-up's end."""
+    groups = {row: _finished_runs(rs) for row, rs in _group(pairs).items()}
+    sps = sorted({row.sparsity for row, rs in groups.items() if rs})
+    if not sps:
+        return placeholder_figure("no finished run at this profile")
+    fig, axes = plt.subplots(1, len(sps), figsize=(2.6 * len(sps) + 1, 3.0), sharey=True, squeeze=False)
+    for j, sp in enumerate(sps):
+        ax = axes[0][j]
+        for row, rs in groups.items():
+            if row.sparsity != sp:
+                continue
+            for k, r in enumerate(rs):
+                acc = [h["test_acc"] for h in r["history"]]
+                ax.plot(range(len(acc)), acc, color=PALETTE[row.regularizer], lw=0.8, alpha=0.8,
+                        label=REGULARIZER_LABELS[row.regularizer] if k == 0 else None)
+                ax.axvline(sum(h["phase"] == "warmup" for h in r["history"]) - 0.5, color="grey", ls=":", lw=0.6)
+        ax.set(title=f"{100 * sp:g} %", xlabel="epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy %")
+    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 

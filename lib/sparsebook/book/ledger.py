@@ -94,12 +94,15 @@ def matched_table(pairs) -> pd.DataFrame:
     return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
 
 
-def convergence_table(pairs) -> pd.DataFrame:
-    """Has the accuracy levelled off? Per phase, the change of test accuracy over its last k epochs against the
-    k before (k = 3, or half the phase when shorter; points; median and largest magnitude over the runs)."""
+def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
+    to move), the change of test accuracy over its last k epochs against the k before (k = 3, or half the phase
+    when shorter; points; median and largest magnitude over the runs)."""
     records = []
     done = [r for _, r in pairs if r.get("status") == "finished"]
     for phase in sorted({h["phase"] for r in done for h in r["history"]}):
+        if phases is not None and phase not in phases:
+            continue
         epochs = sum(h["phase"] == phase for h in done[0]["history"])
         k = min(3, epochs // 2)
         changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
