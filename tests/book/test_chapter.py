@@ -39,3 +39,15 @@ def test_art_chapter_checks_before_loading(tmp_path):
     ch = chapter.art_chapter("resnet32", profile="cpu", results_dir=tmp_path, sparsities="[0.9]",
                              regularizers="['l1']", seeds="[0]")
     assert [r["status"] for _, r in ch.pairs] == ["not_run"] and "1 runs of resnet20" in ch.summary()
+
+
+def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
+    from sparsebook.book import claims, ledger
+    t = ledger.ledger(tmp_path, "smoke")
+    assert list(t.columns) == ["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict", "profile",
+                               "reproduction report"]
+    assert set(t["verdict"]) == {"undecided"} and set(t["verdict"]) <= set(claims.VERDICTS)
+    lenet5 = t[(t.paper == "DeepHoyer") & t.setting.str.startswith("LeNet-5")]
+    assert len(lenet5) == 2 and (lenet5["at"] == "no trade-off curve at this profile").all()
+    assert {"HyperSparse more accurate than L1", "HyperSparse fewer ART epochs than L2"} <= set(t.claim)
+    assert not any(tmp_path.rglob("*.json"))  # reading the ledger trains nothing

@@ -199,9 +199,9 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
         if "verdict" in t:
             for (claim, rule, acc), r in t.iterrows():
                 rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy",
-                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}, {rule}, "
-                                        f"at {acc} %",
-                             "effect ± spread": r["effect ± spread (points)"] + " points of sparsity",
+                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
+                             "at": f"{rule}, accuracy {acc} %",
+                             "effect ± spread": r["effect ± spread (points)"],
                              "seeds": r["seeds"], "verdict": r["verdict"], "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
     for model, dataset in experiments.DEEPHOYER_PLAN:  # tables without curves: one strength per regularizer
@@ -213,7 +213,7 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                 rows.append({"paper": "DeepHoyer", "claim": f"{REGULARIZER_LABELS[claimed]} sparser than "
                                                             f"{REGULARIZER_LABELS[base]} at equal accuracy",
                              "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
-                             "effect ± spread": "– (no trade-off curve at this profile)", "seeds": "–",
+                             "at": "no trade-off curve at this profile", "effect ± spread": "–", "seeds": "–",
                              "verdict": claims.compare([], []).verdict, "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
     for paper_model in ("lenet5", "resnet32", "vgg19"):
@@ -228,8 +228,9 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
             report = _report_position(paper_model, base) if "accurate" in claim else "–"
             rows.append({"paper": "HyperSparse", "claim": claim,
                          "setting": f"{experiments.MODEL_LABELS.get(model, model)} (for "
-                                    f"{experiments.MODEL_LABELS[paper_model]}), {DATASETS[dataset].label}, {sp} %",
+                                    f"{experiments.MODEL_LABELS[paper_model]}), {DATASETS[dataset].label}",
+                         "at": f"sparsity {sp} %",
                          "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
                          "profile": profile, "reproduction report": report})
-    return pd.DataFrame(rows, columns=["paper", "claim", "setting", "effect ± spread", "seeds", "verdict", "profile",
-                                       "reproduction report"])
+    return pd.DataFrame(rows, columns=["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict",
+                                       "profile", "reproduction report"])
