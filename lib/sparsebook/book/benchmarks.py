@@ -12,8 +12,8 @@ from ..experiments import grid
 from ..experiments.profiles import make_config
 from ..pruning.accounting import dense_macs
 
-__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio", "regularizer_readings",
-           "gpu_table", "gpu_line", "gpu_images_per_s", "gpu_hypersparse_fix", "paper_cost_table"]
+__all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio",
+           "gpu_table", "gpu_line", "gpu_images_per_s", "paper_cost_table"]
 
 #: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
 GOALS = [
@@ -115,30 +115,6 @@ def goals_table(bench: dict) -> pd.DataFrame:
     return pd.DataFrame(records).set_index("goal")
 
 
-def regularizer_readings(records: dict[str, dict]) -> pd.DataFrame:
-    """Each regularizer's step overhead in several records of the suite (name -> record), side by side:
-    how far one reading of a few-per-cent overhead moves between runs on this machine."""
-    out = []
-    for name, bench in records.items():
-        for r in bench["rows"]:
-            if r["benchmark"] != "regularizer cost":
-                continue
-            steal = bench["env"].get("cpu_steal_pct")
-            row = {"record": name, "git": (bench["env"].get("git_commit") or "?")[:8],
-                   "CPU steal (%)": round(steal, 1) if steal is not None else None, "case": r["case"],
-                   "over unregularized (%)": round(r["overhead_pct"], 1) + 0.0}  # + 0.0: no "-0.0"
-            if "ratio_q1" in r:
-                row["paired quartiles (%)"] = _as_overheads(r["ratio_q1"], r["ratio_q3"])
-                row["baseline against itself (%)"] = _as_overheads(r["control_q1"], r["control_q3"])
-            out.append(row)
-    return pd.DataFrame(out).set_index(["case", "record"]).sort_index(level="case", sort_remaining=False)
-
-
-def _as_overheads(q1: float, q3: float) -> str:
-    """Quartiles of ratios baseline / ours as overheads of ours, in %: the smaller ratio, the larger cost."""
-    return f"{100 * (1 / q3 - 1):.1f} to {100 * (1 / q1 - 1):.1f}"
-
-
 # -- bench/gpu.py's record (results/bench/gpu.json) ---------------------------------------------------------
 GPU_COLUMNS = {"step_ms": "time (ms)", "images_per_s": "images/s", "tflops": "TFLOP/s",
                "overhead_pct": "over unregularized (%)", "kthvalue_ms": "torch.kthvalue (ms)",
@@ -167,20 +143,6 @@ def gpu_images_per_s(gpu: dict | None, model: str, regularizer: str | None = Non
         if r["benchmark"] == "gpu step" and r["case"] == case:
             return r["images_per_s"]
     return None
-
-
-def gpu_hypersparse_fix(before: dict, after: dict) -> pd.DataFrame:
-    """The fp32 HyperSparse step (ms) with the threshold by ``torch.kthvalue`` (``before``'s record), then
-    by a sort with per-tensor kernels and on one flat vector (both in ``after``'s record, timed in the
-    same process), beside the unregularized step, per model. The two records come from different
-    machines of one kind: compare within a record."""
-    def ms(record, case):
-        return next((r["step_ms"] for r in record["rows"] if r["case"] == case), float("nan"))
-    names = dict.fromkeys(r["case"].split(",")[0] for r in after["rows"] if r["benchmark"] == "gpu step")
-    return pd.DataFrame({m: {"HyperSparse, torch.kthvalue (first)": ms(before, f"{m}, fp32 + hypersparse"),
-                             "HyperSparse, sort, per tensor (second)": ms(after, f"{m}, fp32 + hypersparse per tensor"),
-                             "HyperSparse, sort, flat (now)": ms(after, f"{m}, fp32 + hypersparse"),
-                             "unregularized (now)": ms(after, f"{m}, fp32")} for m in names}).T.round(2)
 
 
 #: ART epochs the cost estimate assumes: the reported length at 99 % sparsity on ResNet-32 (the ART stop is
