@@ -82,7 +82,7 @@ def art_chapter(paper_model: str, *, profile: str, results_dir, device="cpu", da
     ``cpu``: see :func:`sparsebook.experiments.train_or_load`). ``schedule``: lambda_init, eta, warmup_epochs,
     finetune_epochs (None keeps the profile's)."""
     seeds = _common(profile, device, data_root, seeds)
-    sparsities = parse("sparsities", sparsities, items=(int, float))
+    sparsities = parse("sparsities", sparsities, items=(int, float)) or experiments.art_sparsities(paper_model, profile)
     regularizers = parse("regularizers", regularizers, items=str, valid=experiments.ART_REGULARIZERS)
     schedule = {k: parse(k, v, kind="number") for k, v in schedule.items()}
     model = model or profiles.model_for("art", profile, paper_model)

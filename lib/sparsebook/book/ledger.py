@@ -12,6 +12,7 @@ from .. import experiments
 from ..data import DATASETS
 from ..experiments import profiles, train_or_load
 from ..experiments.grid import REGULARIZER_LABELS, STRUCTURAL_WEIGHT_DECAY
+from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
 from .hypersparse import _finished_runs
@@ -46,7 +47,7 @@ def curve_figure(pairs):
     fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharey="row")
     fig.patch.set_facecolor("white")
     for i, structural in enumerate((False, True)):
-        regs = [r for r in experiments.CURVE_GRID if (r.startswith("group")) == structural]
+        regs = [r for r in experiments.CURVE_GRID if (r in STRUCTURAL) == structural]
         for j, rule in enumerate(("threshold", "std_ratio")):
             ax = axes[i][j]
             ax.set_facecolor("white")

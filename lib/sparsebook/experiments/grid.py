@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..regularizers import ELEMENTWISE, STRUCTURAL
 from .profiles import make_config, seeds_for
 
-__all__ = ["DeepHoyerRow", "DEEPHOYER_TABLES", "deephoyer_rows", "deephoyer_runs", "MODEL_LABELS",
-           "REGULARIZER_LABELS", "ARTRow", "art_runs", "ART_RECORD", "ART_SPARSITIES", "ART_DATASETS", "art_dataset",
-           "CURVE_GRID", "curve_strengths", "deephoyer_curve_runs", "DEEPHOYER_PLAN",
-           "STRUCTURAL_WEIGHT_DECAY"]
+__all__ = ["DeepHoyerRow", "DEEPHOYER_TABLES", "deephoyer_rows", "deephoyer_runs", "MODEL_LABELS", "REGULARIZER_LABELS",
+           "ARTRow", "art_runs", "ART_RECORD", "ART_SPARSITIES", "art_sparsities", "ART_DATASETS", "art_dataset",
+           "CURVE_GRID", "curve_strengths", "deephoyer_curve_runs", "DEEPHOYER_PLAN", "STRUCTURAL_WEIGHT_DECAY"]
 
 MODEL_LABELS = {"lenet_300_100": "LeNet-300-100", "lenet5": "LeNet-5", "resnet32": "ResNet-32", "resnet20": "ResNet-20",
                 "vgg11": "VGG-11",
@@ -51,8 +51,8 @@ class DeepHoyerRow:
     regularizer: str
 
 
-_ELEMENTWISE = [DeepHoyerRow("element-wise", r) for r in ("none", "l1", "hoyer", "hoyer_square", "transformed_l1")]
-_STRUCTURAL = [DeepHoyerRow("structural", r) for r in ("none", "group_lasso", "group_hoyer_square")]
+_ELEMENTWISE = [DeepHoyerRow("element-wise", r) for r in ("none", *ELEMENTWISE)]
+_STRUCTURAL = [DeepHoyerRow("structural", r) for r in ("none", *STRUCTURAL)]
 DEEPHOYER_TABLES = {
     "mnist": _ELEMENTWISE + _STRUCTURAL,
     "fashion_mnist": [DeepHoyerRow("element-wise", r) for r in ("none", "hoyer", "hoyer_square", "transformed_l1")]
@@ -146,6 +146,14 @@ def art_dataset(paper_model: str, profile: str) -> str:
 #: snapshots every ART run keeps: end of warm-up, every ART epoch ("art"), the stop, the end
 ART_RECORD = ("warmup_end", "art", "art_stop", "final")
 ART_SPARSITIES = {"paper": (0.9, 0.98, 0.995, 0.998), "cpu": (0.9, 0.98, 0.995), "smoke": (0.9, 0.98)}
+#: a chapter that runs other sparsities than its profile's, by the paper's model: the small-scale chapter
+#: affords the paper's four at every profile
+CHAPTER_SPARSITIES = {"lenet5": (0.9, 0.98, 0.995, 0.998)}
+
+
+def art_sparsities(paper_model: str, profile: str) -> tuple[float, ...]:
+    """The target sparsities of the HyperSparse chapter on ``paper_model`` at ``profile``."""
+    return CHAPTER_SPARSITIES.get(paper_model) or ART_SPARSITIES.get(profile, ART_SPARSITIES["paper"])
 ART_REGULARIZERS = ("hypersparse", "l1", "l2")
 
 

@@ -19,7 +19,8 @@ import time
 from .. import data
 from . import executor
 from .config import resolve_device, run_id, validate
-from .grid import CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, deephoyer_curve_runs, deephoyer_runs
+from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, art_sparsities, deephoyer_curve_runs,
+                   deephoyer_runs)
 from .profiles import PROFILES, model_for
 from .runner import warmup_key
 
@@ -27,7 +28,7 @@ from .runner import warmup_key
 
 # the HyperSparse chapters' runs, by the paper's model: (model, sparsities); a profile may train a smaller
 # stand-in (profiles.model_for), and the cheapest, most seeded table comes first
-HYPERSPARSE_PLAN = [("lenet5", (0.9, 0.98, 0.995, 0.998)), ("resnet32", None), ("vgg19", None)]
+HYPERSPARSE_PLAN = ("lenet5", "resnet32", "vgg19")
 # breadth first: one seed of every setting before the next seed, the middle sparsity first, so an interrupted
 # sweep leaves every table partly filled rather than some empty
 SPARSITY_ORDER = (0.98, 0.9, 0.995, 0.998)
@@ -65,7 +66,8 @@ def plan(part: str, profile: str) -> list:
         return _unique(sorted(cfgs, key=lambda c: c.seed))
     if part == "hypersparse":
         out = []
-        for model, sparsities in HYPERSPARSE_PLAN:
+        for model in HYPERSPARSE_PLAN:
+            sparsities = art_sparsities(model, profile)
             cfgs = [cfg for _, cfg in art_runs(model_for("art", profile, model), art_dataset(model, profile),
                                                profile, sparsities=sparsities)]
             out += sorted(cfgs, key=lambda c: (c.seed, SPARSITY_ORDER.index(c.sparsity)
