@@ -1,0 +1,55 @@
+"""Keep committed results lean: drop the snapshots (weight histograms, gradient samples) of stored runs that
+no figure reads.
+
+The figures that read snapshots show the first seed of a chapter's runs: the ResNet and VGG chapters' and
+the method pages' ART runs, and the DeepHoyer weights page. Every other run's snapshots are dropped: seeds
+after the first, and the small-scale chapter's runs (its figures read the histories only). A run's id,
+settings, history and final metrics are untouched; ``env.snapshots_dropped`` records how many went.
+
+    python tools/lean_results.py results/cpu            # drop, atomically, file by file
+    python tools/lean_results.py results/cpu --dry-run  # list what would go
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sparsebook.experiments import profiles
+from sparsebook.experiments.store import atomic_write_json, read_result
+
+#: ART models whose runs no figure reads snapshots of, at any seed (the small-scale chapter's stand-in)
+NO_SNAPSHOT_FIGURES = {profiles.model_for("art", "cpu", "lenet5")}
+
+
+def keeps_snapshots(result: dict) -> bool:
+    config = result["config"]
+    if config["seed"] != 0:
+        return False
+    return not (config["kind"] == "art" and config["model"] in NO_SNAPSHOT_FIGURES)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", type=Path)
+    p.add_argument("--dry-run", action="store_true")
+    args = p.parse_args(argv)
+    if not args.folder.is_dir():
+        p.error(f"{args.folder} is not a folder")
+    dropped = 0
+    for path in sorted(args.folder.glob("*.json")):
+        result = read_result(path)
+        if result is None or keeps_snapshots(result) or not result.get("snapshots"):
+            continue
+        n = len(result["snapshots"])
+        print(f"{path.name}: {n} snapshots{' (dry run)' if args.dry_run else ''}")
+        if not args.dry_run:
+            result["env"]["snapshots_dropped"] = n
+            atomic_write_json(path, {**result, "snapshots": []})
+        dropped += 1
+    print(f"{dropped} results {'would lose' if args.dry_run else 'lost'} their snapshots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
