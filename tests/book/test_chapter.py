@@ -51,3 +51,13 @@ def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
     assert len(lenet5) == 2 and (lenet5["at"] == "no trade-off curve at this profile").all()
     assert {"HyperSparse more accurate than L1", "HyperSparse fewer ART epochs than L2"} <= set(t.claim)
     assert not any(tmp_path.rglob("*.json"))  # reading the ledger trains nothing
+
+
+def test_every_notebook_cell_has_an_id():
+    """nbformat 4.5 cells carry ids; one without warns at every build and will become an error."""
+    import json
+    from pathlib import Path
+    book = Path(__file__).resolve().parents[2] / "book"
+    missing = [f"{p.relative_to(book)} cell {i}" for p in sorted(book.rglob("*.ipynb")) if "_build" not in p.parts
+               for i, c in enumerate(json.loads(p.read_text())["cells"]) if "id" not in c]
+    assert not missing, missing
