@@ -165,7 +165,9 @@ def test_rebuild_estimate_of_the_whole_plan_fills_missing_runs_from_their_model(
                "torch": "2", "torchvision": "0", "finished_at": "now"}
         return {"profile": "smoke", "id": experiments.run_id(cfg), "kind": "art", "status": "finished", "env": env,
                 "config": experiments.settings(cfg)}
-    table = status.status_table([result(cfg, 120 * (i + 1)) for i, (_, cfg) in enumerate(stored)])
+    elsewhere = experiments.art_runs("lenet_300_100", "fashion_mnist", "smoke", seeds=[0], warmup_epochs=9)[:1]
+    table = status.status_table([result(cfg, 120 * (i + 1)) for i, (_, cfg) in enumerate(stored)]
+                                + [result(elsewhere[0][1], 99_999)])  # another schedule's run: not counted
     plan = [cfg for _, cfg in stored + missing + other]
     est = status.rebuild_estimate(table, "smoke", {"art": 240}, {"art": plan})
     mean = sum(60 * (i + 1) for i in range(len(stored))) / len(stored)  # one thread of two cores

@@ -37,8 +37,8 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
     (each run's wall time times its threads, over the cores), next to a budget in minutes.
 
     ``plans`` (kind -> the configs of the part's whole plan, ``sweep.plan``) adds the whole plan: its stored
-    runs at their own times, each missing run at the mean time of the stored runs of its model and data set
-    (a missing run of a model and data set with none stored cannot be estimated and is counted apart)."""
+    runs at their own times, each missing run at the mean time of the plan's stored runs of its model and data
+    set (a missing run of a model and data set with none stored cannot be estimated and is counted apart)."""
     rows = []
     for kind, budget in budgets.items():
         t = table[(table.profile == profile) & (table.kind == kind)] if len(table) else table
@@ -64,6 +64,8 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
 def _whole_plan(t: pd.DataFrame, plan: list) -> dict:
     """The whole plan's time with the parallel runner: stored runs as measured, missing ones at their model
     and data set's mean (:func:`rebuild_estimate`)."""
+    planned = {run_id(cfg) for cfg in plan}
+    t = t[t["id"].isin(planned)]  # a stored run of another schedule says nothing about this plan's
     measured = dict(zip(t["id"], t["parallel_s"]))
     means = t.groupby(["model_key", "dataset_key"])["parallel_s"].mean().to_dict()
     total, stored, unknown = 0.0, 0, 0
