@@ -26,14 +26,13 @@ test set).
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 
 from .. import regularizers
 from ..pruning.accounting import layer_stats
-from .loop import Session, evaluate_masked
+from .loop import Session, TrainerState, evaluate_masked
 from ..models import conv_linear_weights
 from ..pruning import Mask, global_threshold, prune_global_magnitude
 
@@ -102,7 +101,7 @@ def _finetune_lr(cfg, epoch: int) -> float:
 
 
 @dataclass
-class ARTState:
+class ARTState(TrainerState):
     """Where an ART run stands, besides model, optimizer and history (what a checkpoint holds of it)."""
     phase: str = "warmup"                   # warmup, art, finetune, art_cap_reached
     window: list = field(default_factory=list)  # the last ``window`` ART epochs: pruned accuracy, weights, mask
@@ -111,13 +110,6 @@ class ARTState:
     start_mask: dict | None = None          # the pruning mask at the start of ART (for the overlap)
     stop: dict | None = None                # the stop: ART epochs, alpha, best epoch and mean, dense accuracy
 
-    def checkpoint(self) -> dict:
-        """The state as a checkpoint stores it (plain data and tensors, no copy)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_checkpoint(cls, saved: dict) -> "ARTState":
-        return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
 
 
 def train_art(cfg, session: Session, ckpt: dict | None) -> dict:

@@ -18,14 +18,13 @@ Counting covers all parameters, biases included: pruning ratio =
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 
 from .. import regularizers
 from ..pruning.accounting import layer_stats, model_counts, totals
-from .loop import Session
+from .loop import Session, TrainerState
 from ..pruning import Mask, prune
 
 __all__ = ["train_deephoyer", "RULES"]
@@ -49,7 +48,7 @@ def _rule_settings(cfg, rule: str) -> tuple[float, int, float, float]:
 
 
 @dataclass
-class DeepHoyerState:
+class DeepHoyerState(TrainerState):
     """Where a DeepHoyer run stands, besides model, optimizer and history (what a checkpoint holds of it)."""
     phase: str = "train"                    # train, threshold, std_ratio, done
     trained: dict | None = None             # the trained weights both pruning rules start from
@@ -57,13 +56,6 @@ class DeepHoyerState:
     results: dict = field(default_factory=dict)     # per rule: accuracies, counts, layers
     pruned_acc: dict = field(default_factory=dict)  # per rule: test accuracy right after pruning
 
-    def checkpoint(self) -> dict:
-        """The state as a checkpoint stores it (plain data and tensors, no copy)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_checkpoint(cls, saved: dict) -> "DeepHoyerState":
-        return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
 
 
 def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:

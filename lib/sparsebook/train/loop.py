@@ -9,6 +9,7 @@ distribution figures, and checkpoints. ART (:mod:`sparsebook.train.art`) and Dee
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -24,7 +25,7 @@ from ..data import Augment, InMemoryData, batches
 from ..fast.inference import inference_copy
 from ..pruning import Mask
 
-__all__ = ["NonFiniteLoss", "Session", "evaluate", "evaluate_masked"]
+__all__ = ["NonFiniteLoss", "Session", "TrainerState", "evaluate", "evaluate_masked"]
 
 LOG10_BINS = np.linspace(-8, 1, 91)
 #: on the CPU, evaluation runs in chunks of at most this many images whatever the batch size: larger chunks
@@ -36,6 +37,18 @@ CPU_EVAL_CHUNK = 256
 def _round(t: torch.Tensor) -> list[float]:
     """Four significant digits: plenty for a figure, a third of the JSON."""
     return [float(f"{v:.4g}") for v in t.tolist()]
+
+
+class TrainerState:
+    """Base of a trainer's typed state (a dataclass): what a checkpoint holds of it, as plain data."""
+
+    def checkpoint(self) -> dict:
+        """The state as a checkpoint stores it (plain data and tensors, no copy)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_checkpoint(cls, saved: dict):
+        return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
 
 
 class NonFiniteLoss(RuntimeError):
