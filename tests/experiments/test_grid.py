@@ -174,3 +174,11 @@ def test_rebuild_estimate_of_the_whole_plan_fills_missing_runs_from_their_model(
     assert est.loc["art", "planned runs"] == len(plan) and est.loc["art", "stored of them"] == len(stored)
     assert est.loc["art", "planned runs not estimable"] == 1
     assert est.loc["art", "whole plan with the parallel runner (min)"] == round(mean * 2 * len(stored) / 60, 1)
+
+
+def test_a_one_thread_run_costs_its_cpu_time_not_its_paused_wall_time():
+    from sparsebook.book import status
+    paused = {"env": {"wall_time_s": 5000.0, "cpu_time_s": 600.0, "torch_threads": 1}}
+    assert status.run_seconds(paused) == 600.0
+    assert status.run_seconds({"env": {"wall_time_s": 50.0, "cpu_time_s": 90.0, "torch_threads": 2}}) == 50.0
+    assert status.run_seconds({"env": {"wall_time_s": 50.0, "torch_threads": 1}}) == 50.0

@@ -7,7 +7,16 @@ from ..experiments.config import run_id
 from ..experiments.grid import REGULARIZER_LABELS
 
 
-__all__ = ["status_table", "rebuild_estimate"]
+__all__ = ["status_table", "rebuild_estimate", "run_seconds"]
+
+
+def run_seconds(result: dict) -> float:
+    """What a run costs one worker of the parallel runner: its CPU time where it trained on one thread (immune
+    to pauses and to other work on the machine), else its wall time."""
+    env = result["env"]
+    if env.get("torch_threads") == 1 and env.get("cpu_time_s") is not None:
+        return env["cpu_time_s"]
+    return env["wall_time_s"]
 
 
 def status_table(results) -> pd.DataFrame:
@@ -49,14 +58,17 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
         # the parallel runner keeps every core busy with one-thread runs: a run occupies its threads' cores
         # for its wall time (runs made before it used both cores at once)
         threads = t["threads"].fillna(t["cores"]) if "threads" in t else t["cores"]
-        parallel = round((t["wall time (s)"] * threads / t["cores"]).sum() / 60, 1)
+        # a one-thread run with its CPU time recorded holds one core for that long (pauses excluded)
+        one = (threads == 1) & t["CPU time (s)"].notna()
+        seconds = t["CPU time (s)"].where(one, t["wall time (s)"] * threads)
+        parallel = round((seconds / t["cores"]).sum() / 60, 1)
         row = {"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
                "lower bound (min)": "–" if lower is None else lower, "with the parallel runner (min)": parallel}
         if plans is not None and kind in plans:
-            row.update(_whole_plan(t.assign(parallel_s=t["wall time (s)"] * threads / t["cores"]), plans[kind]))
+            row.update(_whole_plan(t.assign(parallel_s=seconds / t["cores"]), plans[kind]))
         whole = row.get("whole plan with the parallel runner (min)", parallel)
-        fits = "–" if budget is None or row.get("planned runs not estimable") else \
-            ("yes" if whole <= budget else "no")
+        unknown = row.get("planned runs not estimable")  # they only add time: over budget without them is over
+        fits = "–" if budget is None else "no" if whole > budget else "–" if unknown else "yes"
         rows.append({**row, "budget (min)": budget, "within budget": fits})
     return pd.DataFrame(rows).set_index("kind") if rows else pd.DataFrame({"note": ["no stored runs yet"]})
 
