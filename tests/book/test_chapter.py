@@ -61,3 +61,12 @@ def test_every_notebook_cell_has_an_id():
     missing = [f"{p.relative_to(book)} cell {i}" for p in sorted(book.rglob("*.ipynb")) if "_build" not in p.parts
                for i, c in enumerate(json.loads(p.read_text())["cells"]) if "id" not in c]
     assert not missing, missing
+
+
+def test_deephoyer_seeds_column_tells_failed_from_not_run():
+    from sparsebook.book import deephoyer
+    done = {"status": "finished", "rules": {"threshold": {"test_acc_final": 99.0, "test_acc_best": 99.1,
+                                                          "all_pruning_ratio": 0.9, "all_nonzero": 10}}}
+    seeds = deephoyer._ours([done, {"status": "not_run"}, {"status": "failed_nonfinite"}], "threshold")["seeds"]
+    assert seeds == "1 (+1 failed, 1 not run)"
+    assert deephoyer._ours([done, {"status": "not_run"}], "threshold")["seeds"] == "1 (+1 not run)"

@@ -30,8 +30,10 @@ def _ours(results, rule: str) -> dict:
            "pruned %": mean_std([100 * x["all_pruning_ratio"] for x in rr]),
            "nonzero": mean_std([x["all_nonzero"] for x in rr], 0),
            "seeds": len(done)}
-    if failed:
-        out["seeds"] = f"{len(done)} (+{len(failed)} failed)"
+    if failed:  # stored runs that did not finish, and runs not stored yet, said apart
+        bad = sum(r["status"] != "not_run" for r in failed)
+        parts = ([f"{bad} failed"] if bad else []) + ([f"{len(failed) - bad} not run"] if len(failed) > bad else [])
+        out["seeds"] = f"{len(done)} (+{', '.join(parts)})"
     return out
 
 
