@@ -176,9 +176,16 @@ def test_rebuild_estimate_of_the_whole_plan_fills_missing_runs_from_their_model(
     assert est.loc["art", "whole plan with the parallel runner (min)"] == round(mean * 2 * len(stored) / 60, 1)
 
 
-def test_a_one_thread_run_costs_its_cpu_time_not_its_paused_wall_time():
+def test_a_run_costs_its_core_seconds_and_a_one_thread_run_its_cpu_time_not_its_paused_wall_time():
     from sparsebook.book import status
-    paused = {"env": {"wall_time_s": 5000.0, "cpu_time_s": 600.0, "torch_threads": 1}}
-    assert status.run_seconds(paused) == 600.0
-    assert status.run_seconds({"env": {"wall_time_s": 50.0, "cpu_time_s": 90.0, "torch_threads": 2}}) == 50.0
-    assert status.run_seconds({"env": {"wall_time_s": 50.0, "torch_threads": 1}}) == 50.0
+    paused = {"env": {"wall_time_s": 5000.0, "cpu_time_s": 600.0, "torch_threads": 1, "cpu_count": 2}}
+    assert status.core_seconds(paused) == 600.0
+    # a two-thread run held both cores for its wall time, whatever CPU time it recorded
+    assert status.core_seconds({"env": {"wall_time_s": 50.0, "cpu_time_s": 90.0, "torch_threads": 2,
+                                        "cpu_count": 2}}) == 100.0
+    assert status.core_seconds({"env": {"wall_time_s": 50.0, "torch_threads": 1, "cpu_count": 2}}) == 50.0
+    assert status.core_seconds({"env": {"wall_time_s": 50.0, "cpu_count": 4}}) == 200.0  # no threads: all cores
+    # hours for more runs like these, on 2 cores; an unfinished run measures nothing
+    done = [{"status": "finished", **paused}, {"status": "failed", "env": {"wall_time_s": 9e9, "cpu_count": 2}}]
+    assert status.hours_for(done, 12) == 600.0 * 12 / 2 / 3600
+    assert status.hours_for(done[1:], 12) is None

@@ -7,16 +7,26 @@ from ..experiments.config import run_id
 from ..experiments.grid import REGULARIZER_LABELS
 
 
-__all__ = ["status_table", "rebuild_estimate", "run_seconds"]
+__all__ = ["status_table", "rebuild_estimate", "core_seconds", "hours_for"]
 
 
-def run_seconds(result: dict) -> float:
-    """What a run costs one worker of the parallel runner: its CPU time where it trained on one thread (immune
-    to pauses and to other work on the machine), else its wall time."""
+def core_seconds(result: dict) -> float:
+    """What a run costs the machine, in core-seconds: its CPU time where it trained on one thread (immune to
+    pauses and to other work on the machine), else its wall time times the cores it held (its threads; a run
+    that recorded none held every core). The parallel runner keeps every core busy with one-thread runs, so a
+    part's wall time on ``n`` cores is the sum of its runs' core-seconds over ``n``."""
     env = result["env"]
-    if env.get("torch_threads") == 1 and env.get("cpu_time_s") is not None:
+    threads = env.get("torch_threads") or env["cpu_count"]
+    if threads == 1 and env.get("cpu_time_s") is not None:
         return env["cpu_time_s"]
-    return env["wall_time_s"]
+    return env["wall_time_s"] * threads
+
+
+def hours_for(results, runs: int, cores: int = 2) -> float | None:
+    """Hours that ``runs`` more runs like the finished ``results`` take with the parallel runner on ``cores``
+    cores (their mean :func:`core_seconds`); None without a finished result to measure by."""
+    done = [core_seconds(r) for r in results if r.get("status") == "finished"]
+    return sum(done) / len(done) * runs / cores / 3600 if done else None
 
 
 def status_table(results) -> pd.DataFrame:
@@ -31,6 +41,7 @@ def status_table(results) -> pd.DataFrame:
                      "model_key": c["model"], "dataset_key": c["dataset"],
                      "wall time (s)": round(e["wall_time_s"], 1),
                      "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
+                     "core seconds": core_seconds(r),
                      "machine": f"{e['machine']}, {e['cpu_count']} cpus", "cores": e["cpu_count"],
                      "threads": e.get("torch_threads"), "device": e["device"], "compiled": bool(e.get("compiled")),
                      "torch": e["torch"], "torchvision": e["torchvision"],
@@ -43,7 +54,7 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
     """Per kind of run (``art``, ``deephoyer``): how long rebuilding its results from an empty store
     takes, bracketed by the runs' summed wall times (an upper bound: it counts pauses and other work)
     and their CPU time over the machine's cores (a lower bound), the estimate for the parallel runner
-    (each run's wall time times its threads, over the cores), next to a budget in minutes.
+    (the runs' :func:`core_seconds` over the cores), next to a budget in minutes.
 
     ``plans`` (kind -> the configs of the part's whole plan, ``sweep.plan``) adds the whole plan: its stored
     runs at their own times, each missing run at the mean time of the plan's stored runs of its model and data
@@ -55,12 +66,7 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
             continue
         cpu = t["CPU time (s)"]
         lower = round((cpu / t["cores"]).sum() / 60, 1) if cpu.notna().all() else None
-        # the parallel runner keeps every core busy with one-thread runs: a run occupies its threads' cores
-        # for its wall time (runs made before it used both cores at once)
-        threads = t["threads"].fillna(t["cores"]) if "threads" in t else t["cores"]
-        # a one-thread run with its CPU time recorded holds one core for that long (pauses excluded)
-        one = (threads == 1) & t["CPU time (s)"].notna()
-        seconds = t["CPU time (s)"].where(one, t["wall time (s)"] * threads)
+        seconds = t["core seconds"]  # the parallel runner keeps every core busy (core_seconds)
         parallel = round((seconds / t["cores"]).sum() / 60, 1)
         row = {"kind": kind, "runs": len(t), "upper bound (min)": round(t["wall time (s)"].sum() / 60, 1),
                "lower bound (min)": "–" if lower is None else lower, "with the parallel runner (min)": parallel}
