@@ -3,8 +3,9 @@
     python tools/check_book.py [book/_build/html]
 
 Fails on: a traceback, error or warning output in a page; "NaN" in a table; a broken internal link or
-image; a results chapter whose first visible element is a code cell. Written by hand: it checks this
-book's own rules, which no link checker knows (and linkcheck would need the network).
+image; an image shown twice on one page; a figure shown as its text ("<Figure size 600x340 ...>"); a results
+chapter whose first visible element is a code cell. Written by hand: it checks this book's own rules, which
+no link checker knows (and linkcheck would need the network).
 """
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ def page_problems(html: Path, root: Path) -> list[str]:
             path = (html.parent / unquote(url.path)).resolve()
             if not path.exists():
                 out.append(f"{rel}: broken {'image' if tag == 'img' else 'link'} {target}")
+    if "<Figure size" in text:
+        out.append(f"{rel}: a figure is shown as text, not as an image")
+    sources = [img.get("src") for img in article.find_all("img")]
+    for src in sorted({s for s in sources if sources.count(s) > 1}):
+        out.append(f"{rel}: image shown {sources.count(src)} times: {src}")
     if rel.startswith(RESULT_FOLDERS) and rel not in METHOD_PAGES or rel == "claims.html":
         first = next((el for el in article.find_all(["p", "table", "img", "div"])
                       if el.name != "div" or "cell_input" in (el.get("class") or [])), None)

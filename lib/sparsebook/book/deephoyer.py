@@ -3,13 +3,12 @@ weight distributions."""
 from __future__ import annotations
 
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ..experiments.grid import MODEL_LABELS, REGULARIZER_LABELS
 from ..experiments.reference import lookup
-from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, mean_std, pm
+from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, figure, mean_std, pm
 
 __all__ = ["deephoyer_table", "fashion_table", "layer_table", "weight_distribution_figure"]
 
@@ -110,12 +109,12 @@ def weight_distribution_figure(pairs, tag: str, title: str = ""):
     first = {row: rs[0] for row, rs in _group(pairs).items() if rs[0]["status"] == "finished"}
     snaps = {row: s for row, r in first.items() if (s := next((x for x in r["snapshots"] if x["tag"] == tag), None))}
     if not snaps:
-        fig, ax = plt.subplots(figsize=(6, 1.5))
+        fig, ax = figure(figsize=(6, 1.5))
         ax.axis("off")
         ax.text(0.5, 0.5, "no finished run at this profile", ha="center", va="center")
         return fig
     layers = [n for n in next(iter(snaps.values()))["layers"] if n.endswith(".weight")]
-    fig, axes = plt.subplots(len(snaps), len(layers), figsize=(2.7 * len(layers) + 1.2, 0.95 * len(snaps) + 0.9),
+    fig, axes = figure(len(snaps), len(layers), figsize=(2.7 * len(layers) + 1.2, 0.95 * len(snaps) + 0.9),
                              sharex=True, sharey=True, squeeze=False)
     for i, (row, snap) in enumerate(snaps.items()):
         edges = np.asarray(snap["log10_edges"])

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import statistics
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from ..experiments.grid import REGULARIZER_LABELS
 from ..experiments.reference import lookup
-from .tables import PALETTE, STATUS_LABELS, _finished, _group, mean_std, pm
+from .tables import PALETTE, STATUS_LABELS, _finished, _group, figure, mean_std, pm
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "convergence_figure", "art_epochs_table",
@@ -95,7 +94,7 @@ def keep_ratio_table(pairs) -> pd.DataFrame:
 
 def placeholder_figure(text: str):
     """A small figure that says why there is nothing to plot (a run not made at this profile)."""
-    fig, ax = plt.subplots(figsize=(6, 1.2))
+    fig, ax = figure(figsize=(6, 1.2))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")
     return fig
@@ -116,7 +115,7 @@ def gradient_figure(pairs, sparsity: float, tags=("warmup_end", "art_0", "art_st
     regs = [r for r in ("hypersparse", "l1", "l2") if first_finished(pairs, r, sparsity)[1] is not None]
     if not regs:
         return placeholder_figure(f"no stored run at {100 * sparsity:g} % sparsity at this profile")
-    fig, axes = plt.subplots(1, max(len(regs), 1), figsize=(4 * max(len(regs), 1), 3.2), squeeze=False)
+    fig, axes = figure(1, max(len(regs), 1), figsize=(4 * max(len(regs), 1), 3.2), squeeze=False)
     for ax, reg in zip(axes[0], regs):
         _, result = first_finished(pairs, reg, sparsity)
         snaps = {s["tag"]: s for s in result["snapshots"] if "grad_vs_w" in s}
@@ -142,7 +141,7 @@ def distribution_figure(result, max_art: int = 4):
     step = max(1, len(art) // max_art)
     chosen = [s for s in snaps if s["tag"] == "warmup_end"] + art[::step] + \
         [s for s in snaps if s["tag"] in ("art_stop", "final")]
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = figure(figsize=(7, 3.4))
     for s, color in zip(chosen, sns.color_palette("viridis", len(chosen))):
         edges = np.asarray(s["log10_edges"])
         counts = sum(np.asarray(layer["log10_counts"], dtype=float) for layer in s["layers"].values())
@@ -159,7 +158,7 @@ def art_curves_figure(result):
     """Dense running training accuracy vs the pruned copy's, per ART epoch, with the stop marked."""
     hist = result["history"]
     art = [h for h in hist if h["phase"] == "art"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (ax, ax2) = figure(1, 2, figsize=(9, 3.2))
     ep = [h["epoch"] for h in art]
     ax.plot(ep, [h["train_acc"] for h in art], "o-", label="dense (running, train)")
     ax.plot(ep, [h["train_acc_pruned"] for h in art], "s-", label="pruned copy (train)")
@@ -199,14 +198,14 @@ def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final", authors: 
             by_reg.setdefault(row.regularizer, []).append(
                 (row.sparsity, statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0))
     if not by_reg:
-        return placeholder_figure("no finished run at this profile")
+        return placeholder_figure("accuracy against sparsity: no finished run at this profile")
     sps = sorted({p[0] for pts in by_reg.values() for p in pts})
     published = {}
     if authors is not None:
         model, dataset = REFERENCE_DATASET.get(authors[0], authors[0]), REFERENCE_DATASET.get(authors[1], authors[1])
         published = {sp: v for sp in sps if (v := lookup("hypersparse-readme", model=model, dataset=dataset,
                                                           method="hypersparse", sparsity=sp)) is not None}
-    fig, axes = plt.subplots(1, 2 if published else 1, figsize=(9.5 if published else 6, 3.4), squeeze=False)
+    fig, axes = figure(1, 2 if published else 1, figsize=(9.5 if published else 6, 3.4), squeeze=False)
     ax = axes[0][0]
     for reg, pts in by_reg.items():
         pts.sort()
@@ -233,8 +232,8 @@ def convergence_figure(pairs):
     groups = {row: _finished_runs(rs) for row, rs in _group(pairs).items()}
     sps = sorted({row.sparsity for row, rs in groups.items() if rs})
     if not sps:
-        return placeholder_figure("no finished run at this profile")
-    fig, axes = plt.subplots(1, len(sps), figsize=(2.6 * len(sps) + 1, 3.0), sharey=True, squeeze=False)
+        return placeholder_figure("accuracy per epoch: no finished run at this profile")
+    fig, axes = figure(1, len(sps), figsize=(2.6 * len(sps) + 1, 3.0), sharey=True, squeeze=False)
     for j, sp in enumerate(sps):
         ax = axes[0][j]
         for row, rs in groups.items():

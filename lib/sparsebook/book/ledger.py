@@ -5,7 +5,6 @@ book's tables and figures. Nothing here is typed in: a verdict changes when the 
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from .. import experiments
@@ -16,7 +15,7 @@ from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
 from .hypersparse import _finished_runs
-from .tables import PALETTE, RULE_LABELS, _group, pm
+from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
 __all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "art_verdicts", "ledger",
            "load_curves", "load_art"]
@@ -44,7 +43,7 @@ def _top(pairs, rule: str, structural: bool) -> float | None:
 def curve_figure(pairs):
     """Accuracy against sparsity per regularizer (mean ± std over seeds, one point per strength): element-wise
     (pruned % of all parameters) and structural (% removed once dead units go), each pruning rule a panel."""
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharey="row")
+    fig, axes = figure(2, 2, figsize=(9, 6.4), sharey="row")
     fig.patch.set_facecolor("white")
     for i, structural in enumerate((False, True)):
         regs = [r for r in experiments.CURVE_GRID if (r in STRUCTURAL) == structural]

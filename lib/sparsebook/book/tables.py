@@ -15,7 +15,7 @@ import seaborn as sns
 
 from ..experiments.profiles import departures
 
-__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "table", "mean_std", "pm", "departures_table"]
+__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "figure", "table", "mean_std", "pm", "departures_table"]
 
 RULE_LABELS = {"threshold": "fixed threshold", "std_ratio": "std ratio"}
 
@@ -25,6 +25,15 @@ PALETTE = dict(zip(["none", "l1", "l2", "hoyer", "hoyer_square", "transformed_l1
 
 # an explicit white background: the theme's dark mode would otherwise invert transparent figures
 plt.rcParams.update({"figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white"})
+
+
+def figure(nrows: int = 1, ncols: int = 1, figsize=(6, 3.2), **subplots):
+    """A figure and its axes (``plt.subplots``), closed at once: Jupyter shows it where it is returned or
+    glued, and only there (an open pyplot figure also shows in the output of a later cell)."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, **subplots)
+    plt.close(fig)
+    return fig, axes
+
 
 STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "failed (non-finite loss)",
                  "not_run": "not run at this profile"}
