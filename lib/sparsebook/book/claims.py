@@ -143,3 +143,10 @@ def levelled_off(history: list[dict], phase: str, key: str = "test_acc", last: i
     if len(vals) < 2 * last:
         return None
     return statistics.mean(vals[-last:]) - statistics.mean(vals[-2 * last:-last])
+
+
+def epoch_spread(history: list[dict], phase: str, key: str = "test_acc", last: int = 3) -> float | None:
+    """Standard deviation of ``key`` over a phase's last ``2 * last`` epochs (points): how much the accuracy
+    moves from epoch to epoch where :func:`levelled_off` compares them; None if the phase is too short."""
+    vals = [h[key] for h in history if h["phase"] == phase and h.get(key) is not None]
+    return statistics.stdev(vals[-2 * last:]) if len(vals) >= 2 * last else None

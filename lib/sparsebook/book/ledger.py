@@ -97,7 +97,9 @@ def matched_table(pairs) -> pd.DataFrame:
 def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
     to move), the change of test accuracy over its last k epochs against the k before (k = 3, or half the phase
-    when shorter; points; median and largest magnitude over the runs)."""
+    when shorter; points; median and largest magnitude over the runs), against the noise: the larger of the
+    spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over those 2k epochs (a
+    constant learning rate moves the accuracy from epoch to epoch by more than seeds differ at one epoch)."""
     records = []
     done = [r for _, r in pairs if r.get("status") == "finished"]
     for phase in sorted({h["phase"] for r in done for h in r["history"]}):
@@ -108,13 +110,15 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFr
         changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
         if changes:
             s = pd.Series(changes)
-            spread = _seed_spread(done, phase)
+            seeds = _seed_spread(done, phase)
+            epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in done]).dropna().median()
+            noise = max(seeds or 0.0, epoch)
             records.append({"phase": phase, "epochs": epochs, "compared": f"last {k} vs {k} before",
                             "runs": len(changes), "median change (points)": round(s.median(), 3),
                             "largest |change| (points)": round(s.abs().max(), 3),
-                            "seeds' spread (points)": "–" if spread is None else round(spread, 3),
-                            "levelled off": "–" if spread is None else
-                            ("yes" if abs(s.median()) <= spread else "no: still moving beyond the seeds' spread")})
+                            "seeds' spread (points)": "–" if seeds is None else round(seeds, 3),
+                            "epoch-to-epoch spread (points)": round(epoch, 3),
+                            "levelled off": "yes" if abs(s.median()) <= noise else "no: still moving beyond the noise"})
     return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
 
 
