@@ -126,6 +126,8 @@ def test_art_verdicts_weigh_the_seeds_spread_and_leave_capped_runs_out():
     assert t.loc[("HyperSparse fewer ART epochs than L1", "98"), "verdict"] == "undecided"  # equal means
     row = t.loc[("HyperSparse more accurate than L2", "98")]
     assert row["verdict"] == "undecided" and row["seeds"] == "3 / 2"  # the capped run has no accuracy
+    claims = list(t.index.get_level_values("claim"))  # each claim's rows in one block
+    assert len([c for i, c in enumerate(claims) if i == 0 or c != claims[i - 1]]) == len(set(claims))
 
 
 def test_sweep_slices_by_model_sparsity_and_seed(tmp_path, capsys):

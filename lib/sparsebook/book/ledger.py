@@ -175,6 +175,8 @@ def art_verdicts(pairs) -> pd.DataFrame:
                             "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict, "why": c.why})
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
+    order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in records))}
+    records.sort(key=lambda r: order[r["claim"]])  # one block per claim (the page spans it), sparsities in order
     return pd.DataFrame(records).set_index(["claim", "sparsity %"])
 
 
