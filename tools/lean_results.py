@@ -1,9 +1,10 @@
 """Keep committed results lean: drop the snapshots (weight histograms, gradient samples) of stored runs that
 no figure reads.
 
-The figures that read snapshots show the first seed of a chapter's runs: the ResNet and VGG chapters' and
-the method pages' ART runs, and the DeepHoyer weights page. Every other run's snapshots are dropped: seeds
-after the first, and the small-scale chapter's runs (its figures read the histories only). A run's id,
+The figures that read snapshots show the first seed of a chapter's runs: the ResNet chapter's ART runs (read by
+the method and exploration pages) and the DeepHoyer weights page. Every other run's snapshots are dropped: seeds
+after the first, and the small-scale and VGG chapters' runs (their figures and tables read the histories and
+per-layer counts only). A run's id,
 settings, history and final metrics are untouched; ``env.snapshots_dropped`` records how many went.
 
     python tools/lean_results.py results/cpu            # drop, atomically, file by file
@@ -18,8 +19,8 @@ from pathlib import Path
 from sparsebook.experiments import profiles
 from sparsebook.experiments.store import atomic_write_json, read_result
 
-#: ART models whose runs no figure reads snapshots of, at any seed (the small-scale chapter's stand-in)
-NO_SNAPSHOT_FIGURES = {profiles.model_for("art", "cpu", "lenet5")}
+#: ART models whose runs no figure reads snapshots of, at any seed (the small-scale and VGG chapters' stand-ins)
+NO_SNAPSHOT_FIGURES = {profiles.model_for("art", "cpu", "lenet5"), profiles.model_for("art", "cpu", "vgg19")}
 
 
 def keeps_snapshots(result: dict) -> bool:

@@ -21,7 +21,8 @@ def result(kind, model, seed):
 
 def test_drops_the_snapshots_no_figure_reads(tmp_path, capsys):
     runs = {"keep": result("art", "resnet20", 0), "seed1": result("art", "resnet20", 1),
-            "small": result("art", "lenet_300_100", 0), "dh": result("deephoyer", "lenet5", 0)}
+            "small": result("art", "lenet_300_100", 0), "vgg": result("art", "vgg11", 0),
+            "dh": result("deephoyer", "lenet5", 0)}
     for name, r in runs.items():
         atomic_write_json(tmp_path / f"{name}.json", r)
     assert lean.main([str(tmp_path), "--dry-run"]) == 0
@@ -29,7 +30,7 @@ def test_drops_the_snapshots_no_figure_reads(tmp_path, capsys):
     assert lean.main([str(tmp_path)]) == 0
     after = {n: json.loads((tmp_path / f"{n}.json").read_text()) for n in runs}
     assert after["keep"]["snapshots"] and after["dh"]["snapshots"]
-    for n in ("seed1", "small"):
+    for n in ("seed1", "small", "vgg"):
         assert after[n]["snapshots"] == [] and after[n]["env"]["snapshots_dropped"] == 2
         assert {k: v for k, v in after[n].items() if k not in ("snapshots", "env")} == \
             {k: v for k, v in runs[n].items() if k not in ("snapshots", "env")}
