@@ -136,17 +136,21 @@ def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: floa
     return out
 
 
+def _tail(history: list[dict], phase: str, key: str, last: int) -> list[float] | None:
+    """``key`` over a phase's last ``2 * last`` epochs; None if the phase is too short to tell."""
+    vals = [h[key] for h in history if h["phase"] == phase and h.get(key) is not None]
+    return vals[-2 * last:] if len(vals) >= 2 * last else None
+
+
 def levelled_off(history: list[dict], phase: str, key: str = "test_acc", last: int = 3) -> float | None:
     """Mean of ``key`` over a phase's last ``last`` epochs minus the mean over the ``last`` before them
     (points): near zero once training has levelled off; None if the phase is too short to tell."""
-    vals = [h[key] for h in history if h["phase"] == phase and h.get(key) is not None]
-    if len(vals) < 2 * last:
-        return None
-    return statistics.mean(vals[-last:]) - statistics.mean(vals[-2 * last:-last])
+    vals = _tail(history, phase, key, last)
+    return None if vals is None else statistics.mean(vals[last:]) - statistics.mean(vals[:last])
 
 
 def epoch_spread(history: list[dict], phase: str, key: str = "test_acc", last: int = 3) -> float | None:
     """Standard deviation of ``key`` over a phase's last ``2 * last`` epochs (points): how much the accuracy
     moves from epoch to epoch where :func:`levelled_off` compares them; None if the phase is too short."""
-    vals = [h[key] for h in history if h["phase"] == phase and h.get(key) is not None]
-    return statistics.stdev(vals[-2 * last:]) if len(vals) >= 2 * last else None
+    vals = _tail(history, phase, key, last)
+    return None if vals is None else statistics.stdev(vals)
