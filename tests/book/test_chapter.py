@@ -70,3 +70,10 @@ def test_deephoyer_seeds_column_tells_failed_from_not_run():
     seeds = deephoyer._ours([done, {"status": "not_run"}, {"status": "failed_nonfinite"}], "threshold")["seeds"]
     assert seeds == "1 (+1 failed, 1 not run)"
     assert deephoyer._ours([done, {"status": "not_run"}], "threshold")["seeds"] == "1 (+1 not run)"
+
+
+def test_art_table_seeds_column_counts_finished_runs_and_says_the_rest_apart():
+    from sparsebook.book import tables
+    runs = [{"status": "finished"}, {"status": "art_cap_reached"}, {"status": "not_run"}, {"status": "not_run"}]
+    assert tables.seeds_label(runs) == "1 (+1 at the ART cap, 2 not run)"
+    assert tables.seeds_label(runs[:1]) == "1"

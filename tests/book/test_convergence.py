@@ -24,3 +24,29 @@ def test_a_phase_still_rising_has_not():
 def test_one_seed_is_judged_on_its_own_epochs():
     row = ledger.convergence_table([run(0, [50, 51, 50, 51, 50, 51])]).loc["warmup"]
     assert row["seeds' spread (points)"] == "–" and row["levelled off"] == "yes"
+
+
+def test_a_slow_trend_under_the_jitter_is_caught_by_the_fitted_line():
+    # 0.1 point per epoch under +-1 point of jitter: the last 3 epochs against the 3 before barely differ
+    accs = [40 + 0.1 * e + (1 if e % 2 else -1) for e in range(40)]
+    pairs = [run(s, accs) for s in range(3)]
+    row = ledger.convergence_table(pairs).loc["warmup"]
+    assert abs(row["median change (points)"]) < row["epoch-to-epoch spread (points)"]
+    assert 1.5 < row["fitted rise, last half (points)"] < 2.5  # 1.9, give or take the jitter
+    assert row["levelled off"] == "no: a slow trend beyond the noise"
+
+
+def test_the_fitted_line_starts_after_the_last_learning_rate_step():
+    from sparsebook.book import claims
+    history = [{"phase": "finetune", "test_acc": a, "lr": lr}
+               for a, lr in zip([50, 55, 60, 70, 80, 80, 80, 80, 80, 80], [0.1] * 5 + [0.01] * 5)]
+    assert claims.fitted_rise(history, "finetune") == 0
+    assert claims.fitted_rise(history[:6], "finetune") is None  # 1 epoch after the step: too short
+
+
+def test_the_summary_for_prose_names_the_phases_still_moving():
+    flat = [run(s, [40, 50, 52, 50, 52, 50, 52, 51.0 + s / 10]) for s in range(3)]
+    assert ledger.convergence_summary(ledger.convergence_table(flat)) == "every phase levelled off"
+    rising = [run(s, [40 + e + s / 10 for e in range(12)], phase="train") for s in range(3)]
+    table = ledger.convergence_table(flat + rising)
+    assert ledger.convergence_summary(table) == "not every phase levelled off: train (still moving beyond the noise)"

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 __all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "curve_frame", "curve_means",
-           "matched_accuracy", "levelled_off"]
+           "matched_accuracy", "levelled_off",
+           "epoch_spread", "fitted_rise"]
 
 MIN_SEEDS = 3
 VERDICTS = ("reproduced", "not reproduced", "undecided")
@@ -154,3 +155,17 @@ def epoch_spread(history: list[dict], phase: str, key: str = "test_acc", last: i
     moves from epoch to epoch where :func:`levelled_off` compares them; None if the phase is too short."""
     vals = _tail(history, phase, key, last)
     return None if vals is None else statistics.stdev(vals)
+
+
+def fitted_rise(history: list[dict], phase: str, key: str = "test_acc", least: int = 4) -> float | None:
+    """How much a straight line fitted through a phase's last half rises from its first epoch to its last
+    (points): a slow trend that :func:`levelled_off` (a few epochs against the few before) misses. The line
+    starts after the last learning-rate step in that half, since a step moves the accuracy by design; None
+    when fewer than ``least`` epochs remain."""
+    rows = [h for h in history if h["phase"] == phase and h.get(key) is not None]
+    half = rows[len(rows) // 2:]
+    start = max((i for i in range(1, len(half)) if half[i].get("lr") != half[i - 1].get("lr")), default=0)
+    vals = [h[key] for h in half[start:]]
+    if len(vals) < least:
+        return None
+    return statistics.linear_regression(range(len(vals)), vals).slope * (len(vals) - 1)

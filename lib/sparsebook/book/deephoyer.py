@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..experiments.grid import MODEL_LABELS, REGULARIZER_LABELS
 from ..experiments.reference import lookup
-from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, figure, mean_std, pm
+from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, figure, mean_std, pm, seeds_label
 
 __all__ = ["deephoyer_table", "fashion_table", "layer_table", "weight_distribution_figure"]
 
@@ -22,17 +22,13 @@ def _ours(results, rule: str) -> dict:
     if not done:
         status = STATUS_LABELS.get(failed[0]["status"], failed[0]["status"]) if failed else "not run"
         return {"acc (final)": status, "acc (best)": "", "pruned %": "",
-                "seeds": sum(r["status"] != "not_run" for r in results)}
+                "seeds": seeds_label(results)}
     rr = [r["rules"][rule] for r in done]
     out = {"acc (final)": mean_std([x["test_acc_final"] for x in rr]),
            "acc (best)": mean_std([x["test_acc_best"] for x in rr]),
            "pruned %": mean_std([100 * x["all_pruning_ratio"] for x in rr]),
            "nonzero": mean_std([x["all_nonzero"] for x in rr], 0),
-           "seeds": len(done)}
-    if failed:  # stored runs that did not finish, and runs not stored yet, said apart
-        bad = sum(r["status"] != "not_run" for r in failed)
-        parts = ([f"{bad} failed"] if bad else []) + ([f"{len(failed) - bad} not run"] if len(failed) > bad else [])
-        out["seeds"] = f"{len(done)} (+{', '.join(parts)})"
+           "seeds": seeds_label(results)}
     return out
 
 

@@ -14,7 +14,7 @@ import seaborn as sns
 
 from ..experiments.grid import REGULARIZER_LABELS
 from ..experiments.reference import lookup
-from .tables import PALETTE, STATUS_LABELS, _finished, _group, figure, mean_std, pm
+from .tables import PALETTE, STATUS_LABELS, _finished, _group, figure, mean_std, pm, seeds_label
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "convergence_figure", "art_epochs_table",
@@ -53,8 +53,7 @@ def art_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
                (f"this book ({profile})", "ART epochs"): mean_std([x["art_epochs"] for x in f], 1),
                (f"this book ({profile})", "alpha at stop"): (f"{statistics.mean(x['alpha_at_stop'] for x in f):.2e}"
                                                             if f else "–"),
-               (f"this book ({profile})", "seeds"): len(done),
-               (f"this book ({profile})", "status"): _status(results) or "finished"}
+               (f"this book ({profile})", "seeds"): seeds_label(results)}
         records.append(rec)
     df = pd.DataFrame.from_records(records)
     df.columns = pd.MultiIndex.from_tuples(df.columns)

@@ -17,8 +17,8 @@ from .chapter import art_chapter
 from .hypersparse import _finished_runs
 from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
-__all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "art_verdicts", "ledger",
-           "load_curves", "load_art"]
+__all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
+           "convergence_summary", "art_verdicts", "ledger", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
@@ -88,38 +88,61 @@ def matched_table(pairs) -> pd.DataFrame:
                     "pruning": RULE_LABELS[rule], "at accuracy (%)": f"{m['target']:.2f} (−{m['drop']:g})",
                     "claimed: sparsity (%)": pm(c.ours, None), "baseline: sparsity (%)": pm(c.base, None),
                     "effect ± spread (points)": pm(c.effect, c.spread), "seeds": f"{c.n_ours} / {c.n_base}",
-                    "verdict": c.verdict, "why": c.why})
+                    "verdict": c.verdict})
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
     return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
 
 
+CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over the runs: the change of test "
+                       "accuracy (points) over its last 3 epochs against the 3 before (half the phase where shorter) "
+                       "and the rise of a line fitted through its last half (from its last learning-rate step on), "
+                       "each against the noise: the larger of the seeds' spread and the epoch-to-epoch spread.")
+
+
 def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
-    to move), the change of test accuracy over its last k epochs against the k before (k = 3, or half the phase
-    when shorter; points; median and largest magnitude over the runs), against the noise: the larger of the
-    spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over those 2k epochs (a
-    constant learning rate moves the accuracy from epoch to epoch by more than seeds differ at one epoch)."""
+    to move), two medians over the runs: the change of test accuracy over its last k epochs against the k
+    before (k = 3, or half the phase when shorter; points) and the rise of a line fitted through its last half
+    (:func:`~.claims.fitted_rise`), which catches a slow trend the first misses. Both are held against the
+    noise: the larger of the spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over
+    those 2k epochs (a constant learning rate moves the accuracy from epoch to epoch by more than seeds differ
+    at one epoch). A phase has levelled off where both are within the noise."""
     records = []
     done = [r for _, r in pairs if r.get("status") == "finished"]
     for phase in sorted({h["phase"] for r in done for h in r["history"]}):
         if phases is not None and phase not in phases:
             continue
-        epochs = sum(h["phase"] == phase for h in done[0]["history"])
+        epochs = max(sum(h["phase"] == phase for h in r["history"]) for r in done)  # runs without it: 0
         k = min(3, epochs // 2)
         changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
         if changes:
             s = pd.Series(changes)
+            rise = pd.Series([claims.fitted_rise(r["history"], phase) for r in done]).dropna().median()
             seeds = _seed_spread(done, phase)
             epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in done]).dropna().median()
             noise = max(seeds or 0.0, epoch)
-            records.append({"phase": phase, "epochs": epochs, "compared": f"last {k} vs {k} before",
-                            "runs": len(changes), "median change (points)": round(s.median(), 3),
+            verdict = ("no: still moving beyond the noise" if abs(s.median()) > noise else
+                       "no: a slow trend beyond the noise" if abs(rise) > noise else "yes")  # NaN rise: too short
+            records.append({"phase": phase, "epochs": epochs, "runs": len(changes),
+                            "median change (points)": round(s.median(), 3),
                             "largest |change| (points)": round(s.abs().max(), 3),
+                            "fitted rise, last half (points)": "–" if pd.isna(rise) else round(rise, 3),
                             "seeds' spread (points)": "–" if seeds is None else round(seeds, 3),
-                            "epoch-to-epoch spread (points)": round(epoch, 3),
-                            "levelled off": "yes" if abs(s.median()) <= noise else "no: still moving beyond the noise"})
+                            "epoch-to-epoch spread (points)": round(epoch, 3), "levelled off": verdict})
     return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
+
+
+def convergence_summary(table: pd.DataFrame) -> str:
+    """One clause for a chapter's prose, from a :func:`convergence_table`: which phases have not levelled off."""
+    if "levelled off" not in table:
+        return "no finished run shows whether training levelled off"
+    moving = table[table["levelled off"] != "yes"]
+    if moving.empty:
+        return "every phase levelled off"
+    return "not every phase levelled off: " + "; ".join(
+        f"{' '.join(map(str, i)) if isinstance(i, tuple) else i} ({v.removeprefix('no: ')})"
+        for i, v in moving["levelled off"].items())
 
 
 def _seed_spread(results, phase: str) -> float | None:
@@ -162,7 +185,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                 records.append({"claim": f"HyperSparse {claim} than {REGULARIZER_LABELS[base]}",
                                 "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
-                                "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict, "why": c.why})
+                                "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
             (a_hi, b_hi), (a_lo, b_lo) = accuracies[sps[-1]], accuracies[sps[0]]
             n = min(len(a_hi), len(b_hi), len(a_lo), len(b_lo))
@@ -172,7 +195,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
             records.append({"claim": f"lead over {REGULARIZER_LABELS[base]} grows with sparsity",
                             "sparsity %": f"{100 * sps[-1]:g} vs {100 * sps[0]:g}", "HyperSparse": pm(c.ours, None),
                             "baseline": pm(c.base, None), "effect ± spread": pm(c.effect, c.spread),
-                            "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict, "why": c.why})
+                            "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in records))}

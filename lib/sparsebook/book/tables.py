@@ -15,7 +15,8 @@ import seaborn as sns
 
 from ..experiments.profiles import departures
 
-__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "figure", "table", "mean_std", "pm", "departures_table"]
+__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "figure", "table", "mean_std", "pm", "seeds_label",
+           "departures_table"]
 
 RULE_LABELS = {"threshold": "fixed threshold", "std_ratio": "std ratio"}
 
@@ -37,6 +38,18 @@ def figure(nrows: int = 1, ncols: int = 1, figsize=(6, 3.2), **subplots):
 
 STATUS_LABELS = {"art_cap_reached": "ART cap reached", "failed_nonfinite": "failed (non-finite loss)",
                  "not_run": "not run at this profile"}
+
+#: how a seeds column counts the runs that did not finish
+_SHORT_STATUS = {"art_cap_reached": "at the ART cap", "failed_nonfinite": "failed", "not_run": "not run"}
+
+
+def seeds_label(results) -> str:
+    """The finished runs of one setting, and the others said apart: '1 (+1 failed, 1 not run)'."""
+    statuses = [r["status"] for r in results]
+    parts = [f"{statuses.count(s)} {label}" for s, label in _SHORT_STATUS.items() if s in statuses]
+    parts += [f"{statuses.count(s)} {s}" for s in sorted(set(statuses) - {"finished", *_SHORT_STATUS})]
+    return f"{statuses.count('finished')}" + (f" (+{', '.join(parts)})" if parts else "")
+
 
 _TABLES = [0]  # tables shown so far in this kernel: one notebook, one page, numbered from 1
 
