@@ -51,6 +51,9 @@ def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
     assert len(lenet5) == 2 and (lenet5["at"] == "no trade-off curve at this profile").all()
     assert {"HyperSparse more accurate than L1", "HyperSparse fewer ART epochs than L2"} <= set(t.claim)
     assert not any(tmp_path.rglob("*.json"))  # reading the ledger trains nothing
+    sched = ledger.schedules(tmp_path, "smoke")
+    assert set(sched.index.get_level_values("paper")) == {"DeepHoyer", "HyperSparse"}
+    assert set(sched["levelled off"]) == {"no finished run shows whether training levelled off"}
 
 
 def test_every_notebook_cell_has_an_id():

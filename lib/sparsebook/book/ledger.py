@@ -18,7 +18,7 @@ from .hypersparse import _finished_runs
 from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
 __all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
-           "convergence_summary", "art_verdicts", "ledger", "load_curves", "load_art"]
+           "convergence_summary", "art_verdicts", "ledger", "schedules", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
@@ -219,16 +219,31 @@ def _report_position(paper_model: str, base: str) -> str:
     return "–"
 
 
+def _curve_settings(results_dir, profile: str):
+    """(setting label, pairs) of each DeepHoyer table with trade-off curves at ``profile``."""
+    for model, dataset in sorted(experiments.CURVE_TABLES):
+        yield (f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
+               load_curves(model, dataset, profile, results_dir, train=False))
+
+
+def _art_settings(results_dir, profile: str):
+    """(paper model, setting label, pairs) of each HyperSparse chapter at ``profile``."""
+    for paper_model in ("lenet5", "resnet32", "vgg19"):
+        model = profiles.model_for("art", profile, paper_model)
+        dataset = experiments.art_dataset(paper_model, profile)
+        yield (paper_model, f"{experiments.MODEL_LABELS.get(model, model)} (for "
+                            f"{experiments.MODEL_LABELS[paper_model]}), {DATASETS[dataset].label}",
+               load_art(paper_model, profile, results_dir, train=False))
+
+
 def ledger(results_dir, profile: str) -> pd.DataFrame:
     """Every claim the book tests, from both papers, with its verdict computed from the stored runs."""
     rows = []
-    for model, dataset in sorted(experiments.CURVE_TABLES):
-        pairs = load_curves(model, dataset, profile, results_dir, train=False)
+    for setting, pairs in _curve_settings(results_dir, profile):
         t = matched_table(pairs)
         if "verdict" in t:
             for (claim, rule, acc), r in t.iterrows():
-                rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy",
-                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
+                rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy", "setting": setting,
                              "at": f"{rule}, accuracy {acc} %",
                              "effect ± spread": r["effect ± spread (points)"],
                              "seeds": r["seeds"], "verdict": r["verdict"], "profile": profile,
@@ -245,21 +260,26 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                              "at": "no trade-off curve at this profile", "effect ± spread": "–", "seeds": "–",
                              "verdict": claims.compare([], []).verdict, "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
-    for paper_model in ("lenet5", "resnet32", "vgg19"):
-        pairs = load_art(paper_model, profile, results_dir, train=False)
+    for paper_model, setting, pairs in _art_settings(results_dir, profile):
         t = art_verdicts(pairs)
-        model = profiles.model_for("art", profile, paper_model)
-        dataset = experiments.art_dataset(paper_model, profile)
         if "verdict" not in t:
             continue
         for (claim, sp), r in t.iterrows():
             base = "l1" if claim.endswith("L1") else "l2"
             report = _report_position(paper_model, base) if "accurate" in claim else "–"
-            rows.append({"paper": "HyperSparse", "claim": claim,
-                         "setting": f"{experiments.MODEL_LABELS.get(model, model)} (for "
-                                    f"{experiments.MODEL_LABELS[paper_model]}), {DATASETS[dataset].label}",
-                         "at": f"sparsity {sp} %",
+            rows.append({"paper": "HyperSparse", "claim": claim, "setting": setting, "at": f"sparsity {sp} %",
                          "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
                          "profile": profile, "reproduction report": report})
     return pd.DataFrame(rows, columns=["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict",
                                        "profile", "reproduction report"])
+
+
+def schedules(results_dir, profile: str) -> pd.DataFrame:
+    """Did the schedule behind each setting's verdicts level off? Per setting with a finished run, the
+    :func:`convergence_summary` of its runs (ART's own phase is meant to move and is left out)."""
+    rows = [{"paper": "DeepHoyer", "setting": setting, "levelled off": convergence_summary(convergence_table(pairs))}
+            for setting, pairs in _curve_settings(results_dir, profile)]
+    rows += [{"paper": "HyperSparse", "setting": setting,
+              "levelled off": convergence_summary(convergence_table(pairs, phases=("warmup", "finetune")))}
+             for _, setting, pairs in _art_settings(results_dir, profile)]
+    return pd.DataFrame(rows, columns=["paper", "setting", "levelled off"]).set_index(["paper", "setting"])
