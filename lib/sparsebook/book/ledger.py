@@ -215,7 +215,7 @@ def _report_position(paper_model: str, base: str) -> str:
         ref = dict(source="hypersparse-reproduction", model=paper_model, dataset=dataset, table=table)
         hs, other = lookup(method="hypersparse", **ref), lookup(method=base, **ref)
         if hs is not None and other is not None:
-            return f"{hs - other:+.2f} points (its table '{table}', one run each)"
+            return f"{hs - other:+.2f} ({table})"
     return "–"
 
 
