@@ -57,11 +57,13 @@ PROFILES: dict[str, Profile] = {
             # seeds, 39 runs, take ~3.5 h on 2 workers
             ("deephoyer", "lenet5"): dict(train_epochs=8, threshold_finetune_epochs=4, std_finetune_epochs=4),
             # ResNet-32 / CIFAR-10: ResNet-20 (the family's shallower member) at the classic width on 5,000
-            # images of the JPEG copy (~12 s an epoch per worker with channels_last, 1.26x faster here: see the
-            # benchmark page); the small-scale recipe: the original's ART loop, the paper's 60 warm-up epochs
-            # (shared by a seed's nine runs, so cheap), a fine-tuning that levels off, alpha growing 1.5x an
-            # epoch within a cap of 40, three seeds. 27 runs take ~1.8 h on 2 workers, so a larger share of
-            # CIFAR-10 does not fit the part's 4-h budget
+            # images of the JPEG copy; the small-scale recipe: the original's ART loop, the paper's 60 warm-up
+            # epochs (shared by a seed's nine runs), a fine-tuning that levels off, alpha growing 1.5x an epoch
+            # within a cap of 40, three seeds. Measured here: ~32 s a training epoch per one-thread worker
+            # (channels_last; ~38 s without), ~45 s an ART epoch with its pruned evaluation, so a run takes
+            # ~25 min after its warm-up and the 27 runs ~6.5 h on 2 workers: beyond the part's 4-h budget,
+            # made one sparsity at a time across sessions. Half the width would take a third of that but
+            # leave 344 weights at 99.5 % (this width: ~1,360)
             ("art", "resnet20"): dict(width=16, train_subset=5000, test_subset=2000, warmup_epochs=60,
                                       finetune_epochs=15, art_max_epochs=40, eta=1.5, stop_rule="original",
                                       pruned_eval="augmented", channels_last=True),
