@@ -134,15 +134,23 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFr
 
 
 def convergence_summary(table: pd.DataFrame) -> str:
-    """One clause for a chapter's prose, from a :func:`convergence_table`: which phases have not levelled off."""
+    """One clause for a chapter's prose, from a :func:`convergence_table`: which phases have not levelled off,
+    each with the figure that failed and the noise it was held against."""
     if "levelled off" not in table:
         return "no finished run shows whether training levelled off"
     moving = table[table["levelled off"] != "yes"]
     if moving.empty:
         return "every phase levelled off"
-    return "not every phase levelled off: " + "; ".join(
-        f"{' '.join(map(str, i)) if isinstance(i, tuple) else i} ({v.removeprefix('no: ')})"
-        for i, v in moving["levelled off"].items())
+    parts = []
+    for phase, r in moving.iterrows():
+        name = " ".join(map(str, phase)) if isinstance(phase, tuple) else phase
+        seeds = r["seeds' spread (points)"]
+        noise = max(r["epoch-to-epoch spread (points)"], 0.0 if seeds == "–" else seeds)
+        slow = r["levelled off"].endswith("slow trend beyond the noise")
+        what = (f"a line fitted through its last half rises {r['fitted rise, last half (points)']:+.2f}" if slow
+                else f"its last epochs moved {r['median change (points)']:+.2f}")
+        parts.append(f"{name} ({what} points, against a noise of {noise:.2f})")
+    return "not every phase levelled off: " + "; ".join(parts)
 
 
 def _seed_spread(results, phase: str) -> float | None:
