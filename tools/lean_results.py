@@ -1,10 +1,10 @@
 """Keep committed results lean: drop the snapshots (weight histograms, gradient samples) of stored runs that
 no figure reads.
 
-The figures that read snapshots show the first seed of a chapter's runs: the ResNet chapter's ART runs (read by
-the method and exploration pages) and the DeepHoyer weights page. Every other run's snapshots are dropped: seeds
-after the first, and the small-scale and VGG chapters' runs (their figures and tables read the histories and
-per-layer counts only). A run's id,
+The figures that read snapshots show the first seed of a chapter's runs: the ResNet chapter's ART runs at the
+sparsity the method and exploration pages show (:data:`SNAPSHOT_SPARSITY`) and the DeepHoyer weights page.
+Every other run's snapshots are dropped: seeds after the first, the ResNet runs at other sparsities, and the
+small-scale and VGG chapters' runs (their figures and tables read the histories and per-layer counts only). A run's id,
 settings, history and final metrics are untouched; ``env.snapshots_dropped`` records how many went.
 
     python tools/lean_results.py results/cpu            # drop, atomically, file by file
@@ -21,13 +21,18 @@ from sparsebook.experiments.store import atomic_write_json, read_result
 
 #: ART models whose runs no figure reads snapshots of, at any seed (the small-scale and VGG chapters' stand-ins)
 NO_SNAPSHOT_FIGURES = {profiles.model_for("art", "cpu", "lenet5"), profiles.model_for("art", "cpu", "vgg19")}
+#: the sparsity of the ART runs whose snapshots the method and exploration pages show (their ``sparsity``
+#: parameter; a test holds the two equal)
+SNAPSHOT_SPARSITY = 0.98
 
 
 def keeps_snapshots(result: dict) -> bool:
     config = result["config"]
     if config["seed"] != 0:
         return False
-    return not (config["kind"] == "art" and config["model"] in NO_SNAPSHOT_FIGURES)
+    if config["kind"] == "art":
+        return config["model"] not in NO_SNAPSHOT_FIGURES and config.get("sparsity") == SNAPSHOT_SPARSITY
+    return True
 
 
 def main(argv=None) -> int:
