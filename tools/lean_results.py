@@ -4,8 +4,10 @@ no figure reads.
 The figures that read snapshots show the first seed of a chapter's runs: the ResNet chapter's ART runs at the
 sparsity the method and exploration pages show (:data:`SNAPSHOT_SPARSITY`) and the DeepHoyer weights page.
 Every other run's snapshots are dropped: seeds after the first, the ResNet runs at other sparsities, and the
-small-scale and VGG chapters' runs (their figures and tables read the histories and per-layer counts only). A run's id,
-settings, history and final metrics are untouched; ``env.snapshots_dropped`` records how many went.
+small-scale and VGG chapters' runs (their figures and tables read the histories and per-layer counts only).
+The runs that keep theirs keep only the snapshots the figures show
+(:func:`~sparsebook.book.hypersparse.shown_snapshots`). A run's id, settings, history and final metrics are
+untouched; ``env.snapshots_dropped`` records how many went.
 
     python tools/lean_results.py results/cpu            # drop, atomically, file by file
     python tools/lean_results.py results/cpu --dry-run  # list what would go
@@ -16,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sparsebook.book.hypersparse import shown_snapshots
 from sparsebook.experiments import profiles
 from sparsebook.experiments.store import atomic_write_json, read_result
 
@@ -45,15 +48,18 @@ def main(argv=None) -> int:
     dropped = 0
     for path in sorted(args.folder.glob("*.json")):
         result = read_result(path)
-        if result is None or keeps_snapshots(result) or not result.get("snapshots"):
+        if result is None or not result.get("snapshots"):
             continue
-        n = len(result["snapshots"])
-        print(f"{path.name}: {n} snapshots{' (dry run)' if args.dry_run else ''}")
+        snaps = result["snapshots"]
+        kept = (shown_snapshots(snaps) if result["kind"] == "art" else snaps) if keeps_snapshots(result) else []
+        if len(kept) == len(snaps):
+            continue
+        print(f"{path.name}: {len(snaps) - len(kept)} of {len(snaps)} snapshots{' (dry run)' if args.dry_run else ''}")
         if not args.dry_run:
-            result["env"]["snapshots_dropped"] = n
-            atomic_write_json(path, {**result, "snapshots": []})
+            result["env"]["snapshots_dropped"] = result["env"].get("snapshots_dropped", 0) + len(snaps) - len(kept)
+            atomic_write_json(path, {**result, "snapshots": kept})
         dropped += 1
-    print(f"{dropped} results {'would lose' if args.dry_run else 'lost'} their snapshots")
+    print(f"{dropped} results {'would lose' if args.dry_run else 'lost'} snapshots")
     return 0
 
 

@@ -46,3 +46,17 @@ def test_the_kept_sparsity_is_the_one_the_pages_show():
         cells = json.loads((book / page).read_text())["cells"]
         params = next("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
         assert f"sparsity = {lean.SNAPSHOT_SPARSITY}  #" in params, page
+
+
+def test_a_kept_run_keeps_only_the_snapshots_the_figures_show(tmp_path):
+    from sparsebook.book.hypersparse import shown_snapshots
+    r = result("art", "resnet20", 0)
+    r["snapshots"] = [{"tag": t} for t in ["warmup_end", *(f"art_{k}" for k in range(23)), "art_stop", "final"]]
+    atomic_write_json(tmp_path / "r.json", r)
+    assert lean.main([str(tmp_path)]) == 0
+    after = json.loads((tmp_path / "r.json").read_text())
+    tags = [s["tag"] for s in after["snapshots"]]
+    assert tags == ["warmup_end", "art_0", "art_5", "art_10", "art_15", "art_20", "art_stop", "final"]
+    assert after["env"]["snapshots_dropped"] == 18
+    assert shown_snapshots(after["snapshots"]) == after["snapshots"] == shown_snapshots(r["snapshots"])
+    assert lean.main([str(tmp_path)]) == 0 and json.loads((tmp_path / "r.json").read_text()) == after  # idempotent

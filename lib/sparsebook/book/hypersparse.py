@@ -18,7 +18,7 @@ from .tables import PALETTE, STATUS_LABELS, _finished, _group, figure, mean_std,
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "convergence_figure", "art_epochs_table",
-           "overlap_table", "first_finished", "placeholder_figure"]
+           "overlap_table", "first_finished", "placeholder_figure", "shown_snapshots"]
 
 
 REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
@@ -133,13 +133,19 @@ def gradient_figure(pairs, sparsity: float, tags=("warmup_end", "art_0", "art_st
     return fig
 
 
+def shown_snapshots(snapshots: list[dict], max_art: int = 4) -> list[dict]:
+    """The snapshots the figures show: the end of the warm-up, every ``len(art) // max_art``-th ART epoch from
+    the first, the stop and the end of fine-tuning (the gradient figure's warm-up end, first ART epoch and stop
+    among them). Keeping only these leaves every figure unchanged (``tools/lean_results.py``)."""
+    art = [s for s in snapshots if s["tag"].startswith("art_") and s["tag"][4:].isdigit()]
+    step = max(1, len(art) // max_art)
+    return [s for s in snapshots if s["tag"] == "warmup_end"] + art[::step] + \
+        [s for s in snapshots if s["tag"] in ("art_stop", "final")]
+
+
 def distribution_figure(result, max_art: int = 4):
     """log10 |w| over all covered weights through warm-up, ART and fine-tuning."""
-    snaps = [s for s in result["snapshots"]]
-    art = [s for s in snaps if s["tag"].startswith("art_") and s["tag"][4:].isdigit()]
-    step = max(1, len(art) // max_art)
-    chosen = [s for s in snaps if s["tag"] == "warmup_end"] + art[::step] + \
-        [s for s in snaps if s["tag"] in ("art_stop", "final")]
+    chosen = shown_snapshots(result["snapshots"], max_art)
     fig, ax = figure(figsize=(7, 3.4))
     for s, color in zip(chosen, sns.color_palette("viridis", len(chosen))):
         edges = np.asarray(s["log10_edges"])
