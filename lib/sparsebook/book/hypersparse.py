@@ -188,7 +188,7 @@ def overlap_table(pairs) -> pd.DataFrame:
         records.append({"regularizer": REGULARIZER_LABELS[row.regularizer], "sparsity %": f"{100 * row.sparsity:g}",
                         "kept weights already top-k at ART start (%)":
                             mean_std([100 * r["final"]["kept_overlap_with_art_start"] for r in done]),
-                        "seeds": len(done)})
+                        "seeds": seeds_label(results)})
     return pd.DataFrame(records).set_index(["regularizer", "sparsity %"])
 
 
