@@ -137,9 +137,14 @@ def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: floa
     return out
 
 
+def _epochs(history: list[dict], phase: str, key: str) -> list[dict]:
+    """A phase's epochs that recorded ``key``."""
+    return [h for h in history if h["phase"] == phase and h.get(key) is not None]
+
+
 def _tail(history: list[dict], phase: str, key: str, last: int) -> list[float] | None:
     """``key`` over a phase's last ``2 * last`` epochs; None if the phase is too short to tell."""
-    vals = [h[key] for h in history if h["phase"] == phase and h.get(key) is not None]
+    vals = [h[key] for h in _epochs(history, phase, key)]
     return vals[-2 * last:] if len(vals) >= 2 * last else None
 
 
@@ -162,7 +167,7 @@ def fitted_rise(history: list[dict], phase: str, key: str = "test_acc", least: i
     (points): a slow trend that :func:`levelled_off` (a few epochs against the few before) misses. The line
     starts after the last learning-rate step in that half, since a step moves the accuracy by design; None
     when fewer than ``least`` epochs remain."""
-    rows = [h for h in history if h["phase"] == phase and h.get(key) is not None]
+    rows = _epochs(history, phase, key)
     half = rows[len(rows) // 2:]
     start = max((i for i in range(1, len(half)) if half[i].get("lr") != half[i - 1].get("lr")), default=0)
     vals = [h[key] for h in half[start:]]

@@ -100,6 +100,12 @@ CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over t
                        "each against the noise: the larger of the seeds' spread and the epoch-to-epoch spread.")
 
 
+def _noise(seeds: float | None, epoch: float) -> float:
+    """What a phase's change is held against: the larger of the seeds' spread (None: one seed) and the
+    epoch-to-epoch spread."""
+    return max(seeds or 0.0, epoch)
+
+
 def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
     to move), two medians over the runs: the change of test accuracy over its last k epochs against the k
@@ -121,7 +127,7 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFr
             rise = pd.Series([claims.fitted_rise(r["history"], phase) for r in done]).dropna().median()
             seeds = _seed_spread(done, phase)
             epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in done]).dropna().median()
-            noise = max(seeds or 0.0, epoch)
+            noise = _noise(seeds, epoch)
             verdict = ("no: still moving beyond the noise" if abs(s.median()) > noise else
                        "no: a slow trend beyond the noise" if abs(rise) > noise else "yes")  # NaN rise: too short
             records.append({"phase": phase, "epochs": epochs, "runs": len(changes),
@@ -145,7 +151,7 @@ def convergence_summary(table: pd.DataFrame) -> str:
     for phase, r in moving.iterrows():
         name = " ".join(map(str, phase)) if isinstance(phase, tuple) else phase
         seeds = r["seeds' spread (points)"]
-        noise = max(r["epoch-to-epoch spread (points)"], 0.0 if seeds == "–" else seeds)
+        noise = _noise(None if seeds == "–" else seeds, r["epoch-to-epoch spread (points)"])
         slow = r["levelled off"].endswith("slow trend beyond the noise")
         what = (f"a line fitted through its last half rises {r['fitted rise, last half (points)']:+.2f}" if slow
                 else f"its last epochs moved {r['median change (points)']:+.2f}")
