@@ -356,3 +356,25 @@ def test_art_runs_share_their_warmup_bit_for_bit(tmp_path):
     assert b["snapshots"] == alone["snapshots"]  # the warm-up's end seen through this run's regularizer
     assert b["snapshots"][0]["tag"] == "warmup_end"
     assert not (tmp_path / "alone" / "_models").exists()
+
+
+def test_a_longer_warmup_continues_the_longest_shorter_one_bit_for_bit(tmp_path):
+    """ART's warm-up runs at a constant learning rate, so a run with a longer warm-up starts from the longest
+    stored shorter one (same settings otherwise) and comes out as if it had trained its own; a shorter warm-up
+    never starts from a longer one."""
+    kw = dict(dataset="synthetic_cifar10", normalize=True, lambda_init=1e-2, regularizer="l1", sparsity=0.5)
+    shared = tmp_path / "shared"
+    for epochs in (1, 2):
+        experiments.run(art_smoke(warmup_epochs=epochs, **kw), profile="smoke", results_dir=shared, progress=False)
+    longer = art_smoke(warmup_epochs=3, **kw)
+    b = experiments.run(longer, profile="smoke", results_dir=shared, progress=False)
+    two = art_smoke(warmup_epochs=2, **kw)
+    assert b["env"]["warmup_from"] == f"warmup-{runner.warmup_key(two)}" and b["env"]["resumed"] is False
+    alone = experiments.run(longer, profile="smoke", results_dir=tmp_path / "alone", progress=False,
+                            share_warmup=False)
+    assert strip_times(b["history"]) == strip_times(alone["history"]) and b["final"] == alone["final"]
+    assert (shared / "_models" / "smoke" / f"warmup-{runner.warmup_key(longer)}.pt").exists()
+    other = tmp_path / "other"
+    experiments.run(longer, profile="smoke", results_dir=other, progress=False)
+    short = experiments.run(art_smoke(warmup_epochs=1, **kw), profile="smoke", results_dir=other, progress=False)
+    assert "warmup_from" not in short["env"]

@@ -133,8 +133,32 @@ def warmup_settings(config) -> dict:
 
 def warmup_key(config) -> str:
     """A hash of :func:`warmup_settings`: runs with the same key share their warm-up."""
-    blob = json.dumps(warmup_settings(config), sort_keys=True, separators=(",", ":"))
+    return _settings_key(warmup_settings(config))
+
+
+def _settings_key(shared: dict) -> str:
+    blob = json.dumps(shared, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _stored_warmup(warm_dir: Path, shared: dict) -> dict | None:
+    """The stored warm-up to start a run's warm-up from: its own (same settings), else the longest one that
+    differs only in being shorter. ART's warm-up runs at a constant learning rate, so its first epochs do not
+    depend on how many follow, and continuing a shorter one is exact: lengthening the warm-up reuses the epochs
+    already trained. Returns the checkpoint with ``_from`` (the file's stem), or None."""
+    own = warm_dir / f"warmup-{_settings_key(shared)}.pt"
+    warm = load_checkpoint(own)
+    if warm is not None and warm.get("warmup_settings") == shared:
+        return {**warm, "_from": own.stem}
+    best = None
+    for path in sorted(Path(warm_dir).glob("warmup-*.pt")):
+        warm = load_checkpoint(path)
+        theirs = (warm or {}).get("warmup_settings") or {}
+        shorter = {**theirs, "warmup_epochs": shared.get("warmup_epochs")} == shared \
+            and theirs.get("warmup_epochs", 0) < shared.get("warmup_epochs", 0)
+        if shorter and (best is None or theirs["warmup_epochs"] > best["warmup_settings"]["warmup_epochs"]):
+            best = {**warm, "_from": path.stem}
+    return best
 
 
 def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress, compile=False,
@@ -156,9 +180,9 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         warm_path, shared_settings = warm_dir / f"warmup-{warmup_key(config)}.pt", warmup_settings(config)
         share = lambda name, state: None if warm_path.exists() else atomic_torch_save(  # noqa: E731
             {**state, "warmup_settings": shared_settings}, warm_path)
-        warm = load_checkpoint(warm_path) if ckpt is None else None
-        if warm is not None and warm.get("warmup_settings") == shared_settings:
-            ckpt, warmed = {**warm, "settings": settings(config), "elapsed": 0.0, "cpu_elapsed": 0.0}, warm_path.stem
+        warm = _stored_warmup(warm_dir, shared_settings) if ckpt is None else None
+        if warm is not None:
+            ckpt, warmed = {**warm, "settings": settings(config), "elapsed": 0.0, "cpu_elapsed": 0.0}, warm["_from"]
     augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) \
         if getattr(config, "augment", False) else None
     elapsed0 = ckpt["elapsed"] if ckpt else 0.0
