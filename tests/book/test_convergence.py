@@ -51,3 +51,30 @@ def test_the_summary_for_prose_names_the_phases_still_moving():
     table = ledger.convergence_table(flat + rising)
     assert ledger.convergence_summary(table) == ("not every phase levelled off: train (its last epochs moved +3.00 "
                                                  "points, against a noise of 1.87)")
+
+
+def art_pairs(warmup):
+    """HyperSparse 5 points ahead of L1 and L2 at one sparsity, three seeds, every run with ``warmup``'s
+    accuracies as its warm-up and a flat fine-tuning."""
+    from collections import namedtuple
+    Row = namedtuple("Row", "regularizer sparsity")
+    pairs = []
+    for reg, acc in (("hypersparse", 60.0), ("l1", 55.0), ("l2", 55.0)):
+        for s in range(3):
+            history = [{"phase": "warmup", "test_acc": a + s / 10} for a in warmup]
+            history += [{"phase": "finetune", "test_acc": acc + s / 10 + (e % 2) / 10} for e in range(8)]
+            pairs.append((Row(reg, 0.9), {"status": "finished", "history": history,
+                                          "config": {"model": "m", "regularizer": reg, "seed": s},
+                                          "final": {"test_acc_final": acc + s / 10, "art_epochs": 5}}))
+    return pairs
+
+
+def test_a_verdict_needs_a_schedule_that_levelled_off():
+    levelled = ledger.art_verdicts(art_pairs([40, 50, 52, 50, 52, 50, 52, 51]))
+    assert "schedule" not in levelled
+    assert levelled.loc[("HyperSparse more accurate than L1", "90"), "verdict"] == "reproduced"
+    rising = ledger.art_verdicts(art_pairs([40 + e for e in range(12)]))
+    row = rising.loc[("HyperSparse more accurate than L1", "90")]
+    assert row["verdict"] == "undecided" and row["schedule"] == "still moving (runs read: reproduced)"
+    assert rising.loc[("HyperSparse fewer ART epochs than L1", "90"), "schedule"] == "still moving"
+    assert not ledger.levelled(art_pairs([40 + e for e in range(12)]), ledger.ART_PHASES)

@@ -9,6 +9,9 @@ of that difference, sqrt(sd_a^2 + sd_b^2) over the seeds. A claim is
 * **undecided** otherwise: within the spread, fewer than :data:`MIN_SEEDS` seeds on either side, or no
   value to compare (a curve that never reaches the accuracy, a run that did not finish).
 
+A verdict also needs runs whose accuracy has levelled off: the book's tables hold it at undecided where
+their setting's schedule is still moving (:func:`sparsebook.book.ledger.levelled`), and say what the runs read.
+
 "Sparser at equal accuracy" is read off trade-off curves (:func:`sparsity_at`): each regularizer's
 strengths give points (accuracy, sparsity); the sparsity at a target accuracy is interpolated on the mean
 curve over seeds, and its spread is that of the same interpolation on each seed's own curve.

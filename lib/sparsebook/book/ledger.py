@@ -18,7 +18,8 @@ from .hypersparse import _finished_runs
 from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
 __all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
-           "convergence_summary", "art_verdicts", "ledger", "schedules", "load_curves", "load_art"]
+           "convergence_summary", "levelled", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger", "schedules",
+           "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
@@ -91,6 +92,7 @@ def matched_table(pairs) -> pd.DataFrame:
                     "verdict": c.verdict})
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
+    _at_schedule(records, not levelled(pairs))
     return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
 
 
@@ -98,6 +100,29 @@ CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over t
                        "accuracy (points) over its last 3 epochs against the 3 before (half the phase where shorter) "
                        "and the rise of a line fitted through its last half (from its last learning-rate step on), "
                        "each against the noise: the larger of the seeds' spread and the epoch-to-epoch spread.")
+
+
+#: the phases of an ART run whose accuracy should level off (ART's own is meant to move)
+ART_PHASES = ("warmup", "finetune")
+
+#: what a verdict reads where its setting's schedule has not levelled off
+STILL_MOVING = "still moving"
+
+
+def levelled(pairs, phases: tuple[str, ...] | None = None) -> bool:
+    """Has every phase (``phases``: these only) of the runs levelled off by :func:`convergence_table`'s rule?
+    True where no run has finished (no verdict is read from them either)."""
+    table = convergence_table(pairs, phases)
+    return "levelled off" not in table or bool((table["levelled off"] == "yes").all())
+
+
+def _at_schedule(records: list[dict], moving: bool) -> None:
+    """A verdict needs a schedule that has levelled off: where it has not, each record's verdict becomes
+    undecided and a ``schedule`` column keeps what the runs read."""
+    if moving:
+        for r in records:
+            r["schedule"] = STILL_MOVING + ("" if r["verdict"] == "undecided" else f" (runs read: {r['verdict']})")
+            r["verdict"] = "undecided"
 
 
 def _noise(seeds: float | None, epoch: float) -> float:
@@ -212,6 +237,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                             "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
+    _at_schedule(records, not levelled(pairs, ART_PHASES))
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in records))}
     records.sort(key=lambda r: order[r["claim"]])  # one block per claim (the page spans it), sparsities in order
     return pd.DataFrame(records).set_index(["claim", "sparsity %"])
@@ -260,7 +286,8 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                 rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy", "setting": setting,
                              "at": f"{rule}, accuracy {acc} %",
                              "effect ± spread": r["effect ± spread (points)"],
-                             "seeds": r["seeds"], "verdict": r["verdict"], "profile": profile,
+                             "seeds": r["seeds"], "verdict": r["verdict"], "schedule": _schedule(t, r),
+                             "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
     for model, dataset in experiments.DEEPHOYER_PLAN:  # tables without curves: one strength per regularizer
         regs = {row.regularizer for row in experiments.DEEPHOYER_TABLES[dataset]}
@@ -272,7 +299,7 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                                                             f"{REGULARIZER_LABELS[base]} at equal accuracy",
                              "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
                              "at": "no trade-off curve at this profile", "effect ± spread": "–", "seeds": "–",
-                             "verdict": claims.compare([], []).verdict, "profile": profile,
+                             "verdict": claims.compare([], []).verdict, "schedule": "–", "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
     for paper_model, setting, pairs in _art_settings(results_dir, profile):
         t = art_verdicts(pairs)
@@ -283,9 +310,14 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
             report = _report_position(paper_model, base) if "accurate" in claim else "–"
             rows.append({"paper": "HyperSparse", "claim": claim, "setting": setting, "at": f"sparsity {sp} %",
                          "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
-                         "profile": profile, "reproduction report": report})
+                         "schedule": _schedule(t, r), "profile": profile, "reproduction report": report})
     return pd.DataFrame(rows, columns=["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict",
-                                       "profile", "reproduction report"])
+                                       "schedule", "profile", "reproduction report"])
+
+
+def _schedule(table: pd.DataFrame, row) -> str:
+    """A verdict table row's schedule: what :func:`_at_schedule` wrote where it moves, else levelled off."""
+    return row["schedule"] if "schedule" in table else "levelled off"
 
 
 def schedules(results_dir, profile: str) -> pd.DataFrame:
@@ -294,6 +326,6 @@ def schedules(results_dir, profile: str) -> pd.DataFrame:
     rows = [{"paper": "DeepHoyer", "setting": setting, "levelled off": convergence_summary(convergence_table(pairs))}
             for setting, pairs in _curve_settings(results_dir, profile)]
     rows += [{"paper": "HyperSparse", "setting": setting,
-              "levelled off": convergence_summary(convergence_table(pairs, phases=("warmup", "finetune")))}
+              "levelled off": convergence_summary(convergence_table(pairs, ART_PHASES))}
              for _, setting, pairs in _art_settings(results_dir, profile)]
     return pd.DataFrame(rows, columns=["paper", "setting", "levelled off"]).set_index(["paper", "setting"])
