@@ -115,7 +115,7 @@ def test_art_verdicts_weigh_the_seeds_spread_and_leave_capped_runs_out():
     from sparsebook.experiments import ARTRow
 
     def run(status, acc=None, epochs=None):
-        return {"status": status, "final": {"test_acc_final": acc, "art_epochs": epochs}}
+        return {"status": status, "final": {"test_acc_final": acc, "art_epochs": epochs}, "history": []}
     hs, l1, l2 = ARTRow("hypersparse", 0.98), ARTRow("l1", 0.98), ARTRow("l2", 0.98)
     pairs = [(hs, run("finished", 80, 10)), (hs, run("finished", 82, 11)), (hs, run("finished", 81, 12)),
              (l1, run("finished", 70, 10)), (l1, run("finished", 71, 12)), (l1, run("finished", 72, 11)),
