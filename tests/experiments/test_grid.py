@@ -75,6 +75,10 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     curves = {experiments.run_id(c) for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke")}
     assert len(tables) == 8 + 8 + 5 + 5
     assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == len(tables | curves)
+    assert sweep.main(["deephoyer", "--profile", "smoke", "--dataset", "fashion_mnist", "--model", "lenet5",
+                       "--dry-run", "--results", str(tmp_path)]) == 0
+    fmnist = {experiments.run_id(c) for _, c in experiments.deephoyer_runs("lenet5", "fashion_mnist", "smoke")}
+    assert capsys.readouterr().out.count("to run") == len(fmnist) == 5  # one table: a slice of its own
     assert sweep.main(["hypersparse", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
     with pytest.raises(SystemExit):
         sweep.main(["everything"])

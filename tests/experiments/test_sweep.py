@@ -153,6 +153,7 @@ def test_slurm_without_sbatch_is_one_line(tmp_path, monkeypatch, capsys):
     (["hypersparse", "--sparsity", "1.5", "--dry-run"], "no run of this part matches --sparsity 1.5"),
     (["deephoyer", "--profile", "gpu"], "unknown profile 'gpu'"),
     (["deephoyer", "--seed", "7"], "no run of this part matches --seed 7"),
+    (["deephoyer", "--dataset", "mnst"], "no run of this part matches --dataset mnst (the plan has: "),
     (["deephoyer", "--workers", "0", "--profile", "smoke"], "--workers must be"),
     (["deephoyer", "--executor", "slurm", "--profile", "smoke"], "needs --timeout-min"),
     (["deephoyer", "--model", "lenet7"], "no runs of ['lenet7']"),

@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results")
     p.add_argument("--data-root", default=None)
     p.add_argument("--model", nargs="+", help="only these models (the paper's name or the profile's stand-in)")
+    p.add_argument("--dataset", nargs="+", help="only these data sets")
     p.add_argument("--sparsity", nargs="+", type=float, help="only these target sparsities (ART)")
     p.add_argument("--seed", nargs="+", type=int, help="only these seeds")
     p.add_argument("--regularizer", nargs="+", help="only these regularizers")
@@ -120,8 +121,8 @@ def _select(p, args) -> list:
         if wanted - known:
             p.error(f"--model: no runs of {sorted(wanted - known)} in this part; its models: {sorted(known)}")
         configs = [c for c in configs if c.model in wanted]
-    for flag, values, key in (("--sparsity", args.sparsity, "sparsity"), ("--seed", args.seed, "seed"),
-                              ("--regularizer", args.regularizer, "regularizer")):
+    for flag, values, key in (("--dataset", args.dataset, "dataset"), ("--sparsity", args.sparsity, "sparsity"),
+                              ("--seed", args.seed, "seed"), ("--regularizer", args.regularizer, "regularizer")):
         if values:
             known = sorted({getattr(c, key, None) for c in configs} - {None})
             configs = [c for c in configs if getattr(c, key, None) in values]
