@@ -71,10 +71,68 @@ def art_pairs(warmup):
 
 def test_a_verdict_needs_a_schedule_that_levelled_off():
     levelled = ledger.art_verdicts(art_pairs([40, 50, 52, 50, 52, 50, 52, 51]))
-    assert "schedule" not in levelled
+    assert (levelled["schedule"] == "levelled off").all()
     assert levelled.loc[("HyperSparse more accurate than L1", "90"), "verdict"] == "reproduced"
     rising = ledger.art_verdicts(art_pairs([40 + e for e in range(12)]))
     row = rising.loc[("HyperSparse more accurate than L1", "90")]
-    assert row["verdict"] == "undecided" and row["schedule"] == "still moving (runs read: reproduced)"
-    assert rising.loc[("HyperSparse fewer ART epochs than L1", "90"), "schedule"] == "still moving"
+    assert row["verdict"] == "undecided"
+    assert row["schedule"] == "still moving: HyperSparse at 90 %, L1 at 90 % (runs read: reproduced)"
+    assert rising.loc[("HyperSparse fewer ART epochs than L1", "90"), "schedule"].endswith("L1 at 90 %")
+    assert ledger.held_back(rising["schedule"]).sum() == 2  # the accuracy rows; the epochs tie either way
     assert not ledger.levelled(art_pairs([40 + e for e in range(12)]), ledger.ART_PHASES)
+
+
+def test_a_verdict_is_held_only_by_the_runs_behind_it():
+    # L2's runs still rise in their fine-tuning; the verdicts against L1 do not read them
+    pairs = [(row, r) if row.regularizer != "l2" else (row, {**r, "history": r["history"][:8] + [
+        {"phase": "finetune", "test_acc": 40 + e + row.sparsity} for e in range(8)]})
+        for row, r in art_pairs([40, 50, 52, 50, 52, 50, 52, 51])]
+    t = ledger.art_verdicts(pairs)
+    assert t.loc[("HyperSparse more accurate than L1", "90"), "verdict"] == "reproduced"
+    assert t.loc[("HyperSparse more accurate than L2", "90"), "schedule"].startswith("still moving: L2 at 90 %")
+
+
+def curve_pairs(moving: str | None = None):
+    """Trade-off curves of three seeds: L1 and Hoyer-Square at five strengths, accuracy falling from 98 to
+    94 while the sparsity rises; Hoyer-Square 5 points sparser at every accuracy. ``moving``: the regularizer
+    whose training still rises by 3 points over its last epochs."""
+    from collections import namedtuple
+    Row = namedtuple("Row", "regularizer")
+    pairs = []
+    for reg, offset in (("none", None), ("l1", 0.0), ("hoyer_square", 5.0)):
+        for i, decay in enumerate([0.0] if reg == "none" else [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]):
+            for s in range(3):
+                acc = 98.5 if reg == "none" else 98.0 - i + s / 20
+                sparsity = 20.0 if reg == "none" else 60.0 + 8 * i + offset + s / 10
+                rule = {"test_acc_final": acc, "all_nonzero": 100 - sparsity, "all_params": 100,
+                        "totals": {"params_after_removal": 100 - sparsity}}
+                train = [acc - (3 - e / 3 if reg == moving else 0) for e in range(10)]
+                history = [{"phase": "train", "test_acc": a} for a in train]
+                history += [{"phase": f"finetune_{k}", "test_acc": acc}
+                            for k in ("threshold", "std_ratio") for e in range(8)]
+                pairs.append((Row(reg), {"status": "finished", "history": history,
+                                         "config": {"decay": decay, "seed": s, "weight_decay": 0.0},
+                                         "rules": {"threshold": rule, "std_ratio": rule}}))
+    return pairs
+
+
+def test_sparser_at_equal_accuracy_is_read_off_the_curves():
+    from sparsebook.book import claims
+    assert claims.sparsity_at([(1, 98.0, 60.0), (2, 97.0, 70.0), (3, 96.0, 80.0)], 96.5) == 75.0
+    assert claims.strengths_at([(1, 98.0, 60.0), (2, 97.0, 70.0), (3, 96.0, 80.0)], 96.5) == (2, 3)
+    assert claims.sparsity_at([(1, 98.0, 60.0), (2, 97.0, 70.0)], 99.0) is None  # never reaches it
+    t = ledger.matched_table(curve_pairs())
+    element_wise = t.loc["Hoyer-Square sparser than L1"]
+    assert (element_wise["verdict"] == "reproduced").all()
+    assert (element_wise["schedule"] == "levelled off").all()
+    assert element_wise["effect ± spread (points)"].str.startswith("5.").all()
+
+
+def test_a_curve_verdict_waits_for_the_claimed_curve_to_level_off():
+    t = ledger.matched_table(curve_pairs(moving="hoyer_square")).loc["Hoyer-Square sparser than L1"]
+    assert (t["verdict"] == "undecided").all()
+    # the target 98.5 - 1 = 97.5 lies between the first two strengths of both curves
+    row = t.loc[("fixed threshold", "97.50 (−1)")]
+    assert row["schedule"] == "still moving: Hoyer-Square at 1e-05–0.0001 (runs read: reproduced)"
+    assert ledger.held_back(t["schedule"]).all()
+

@@ -9,8 +9,9 @@ of that difference, sqrt(sd_a^2 + sd_b^2) over the seeds. A claim is
 * **undecided** otherwise: within the spread, fewer than :data:`MIN_SEEDS` seeds on either side, or no
   value to compare (a curve that never reaches the accuracy, a run that did not finish).
 
-A verdict also needs runs whose accuracy has levelled off: the book's tables hold it at undecided where
-their setting's schedule is still moving (:func:`sparsebook.book.ledger.levelled`), and say what the runs read.
+A verdict also needs the runs behind it to have levelled off: the book's tables hold it at undecided where
+those runs are still moving (:func:`sparsebook.book.ledger.levelled`; on a curve, the runs of the two
+strengths the estimate lies between, :func:`strengths_at`), and say what the runs read.
 
 "Sparser at equal accuracy" is read off trade-off curves (:func:`sparsity_at`): each regularizer's
 strengths give points (accuracy, sparsity); the sparsity at a target accuracy is interpolated on the mean
@@ -24,9 +25,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "curve_frame", "curve_means",
-           "matched_accuracy", "levelled_off",
-           "epoch_spread", "fitted_rise"]
+__all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "strengths_at", "curve_frame",
+           "curve_means", "matched_accuracy", "levelled_off", "epoch_spread", "fitted_rise"]
 
 MIN_SEEDS = 3
 VERDICTS = ("reproduced", "not reproduced", "undecided")
@@ -75,19 +75,31 @@ def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | Non
     return Comparison(ma, mb, effect, spread, len(a), len(b), verdict, why)
 
 
+def _crossing(points: list[tuple[float, float, float]], target: float):
+    """The pair of neighbouring points (weaker first) between which a curve's accuracy falls to ``target``,
+    walking from the weakest strength up; None where it never does (all below, all at or above, or a curve
+    that starts below the target and climbs above it)."""
+    pts = sorted(points)
+    return next(((p0, p1) for p0, p1 in zip(pts, pts[1:]) if p0[1] >= target > p1[1]), None)
+
+
 def sparsity_at(points: list[tuple[float, float, float]], target: float) -> float | None:
     """The sparsity where a curve reaches ``target`` accuracy, interpolated linearly.
 
     ``points`` are (strength, accuracy, sparsity); walking from the weakest strength up, the first segment
     whose accuracy falls from >= target to below it is interpolated. None when the curve never reaches the
     target (all below) or never falls to it within the grid (all at or above it)."""
-    pts = sorted(points)
-    if not pts or all(acc < target for _, acc, _ in pts) or all(acc >= target for _, acc, _ in pts):
+    pair = _crossing(points, target)
+    if pair is None:
         return None
-    for (_, a0, s0), (_, a1, s1) in zip(pts, pts[1:]):
-        if a0 >= target > a1:
-            return s0 + (s1 - s0) * (a0 - target) / (a0 - a1)
-    return None  # the curve starts below the target and climbs above it: no crossing from above
+    (_, a0, s0), (_, a1, s1) = pair
+    return s0 + (s1 - s0) * (a0 - target) / (a0 - a1)
+
+
+def strengths_at(points: list[tuple[float, float, float]], target: float) -> tuple[float, float] | None:
+    """The two strengths whose runs :func:`sparsity_at` interpolates between (the runs behind that estimate)."""
+    pair = _crossing(points, target)
+    return None if pair is None else (pair[0][0], pair[1][0])
 
 
 def curve_frame(pairs, rule: str, structural: bool = False) -> pd.DataFrame:
@@ -111,23 +123,27 @@ def curve_means(frame: pd.DataFrame) -> pd.DataFrame:
                  sparsity_sd=("sparsity", "std"), seeds=("seed", "nunique")).reset_index())
 
 
-def _at(frame: pd.DataFrame, regularizer: str, target: float) -> tuple[float | None, list[float], int]:
+def _at(frame: pd.DataFrame, regularizer: str, target: float):
+    """A curve at ``target``: the sparsity on its mean, each seed's, the fewest seeds of a strength, and the
+    two strengths the mean's estimate lies between (None where it misses the target)."""
     sub = frame[frame.regularizer == regularizer]
     means = curve_means(sub)
-    est = sparsity_at(list(zip(means.decay, means.acc, means.sparsity)), target)
+    points = list(zip(means.decay, means.acc, means.sparsity))
     per_seed = [sparsity_at(list(zip(g.decay, g.acc, g.sparsity)), target) for _, g in sub.groupby("seed")]
     seeds = int(means.seeds.min()) if len(means) else 0
-    return est, [s for s in per_seed if s is not None], seeds
+    return (sparsity_at(points, target), [s for s in per_seed if s is not None], seeds,
+            strengths_at(points, target))
 
 
 def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: float,
                      drops=(0.5, 1.0, 2.0)) -> list[dict]:
-    """'``claimed`` is sparser than ``baseline`` at equal accuracy', at ``top`` minus each drop."""
+    """'``claimed`` is sparser than ``baseline`` at equal accuracy', at ``top`` minus each drop: per target,
+    the comparison and, per regularizer, the two strengths its estimate lies between (``strengths``)."""
     out = []
     for drop in drops:
         target = top - drop
-        est_a, seeds_a, n_a = _at(frame, claimed, target)
-        est_b, seeds_b, n_b = _at(frame, baseline, target)
+        est_a, seeds_a, n_a, between_a = _at(frame, claimed, target)
+        est_b, seeds_b, n_b, between_b = _at(frame, baseline, target)
         c = compare(seeds_a if est_a is not None else [], seeds_b if est_b is not None else [],
                     ours_mean=est_a, base_mean=est_b)
         if c.verdict != "undecided" and min(n_a, n_b) < MIN_SEEDS:
@@ -136,7 +152,8 @@ def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: floa
         if est_a is None or est_b is None:
             c = Comparison(est_a, est_b, None, None, n_a, n_b, "undecided",
                            "a curve misses the target")
-        out.append({"drop": drop, "target": target, "comparison": c})
+        out.append({"drop": drop, "target": target, "comparison": c,
+                    "strengths": {claimed: between_a, baseline: between_b}})
     return out
 
 

@@ -18,8 +18,8 @@ from .hypersparse import _finished_runs
 from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
 __all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
-           "convergence_summary", "levelled", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger", "schedules",
-           "load_curves", "load_art"]
+           "convergence_summary", "levelled", "held_back", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger",
+           "schedules", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
@@ -34,11 +34,23 @@ def load_curves(model: str, dataset: str, profile: str, results_dir, **kw):
                          results_dir=results_dir, **kw)
 
 
-def _top(pairs, rule: str, structural: bool) -> float | None:
+def _unregularized(pairs, structural: bool):
+    """The unregularized runs that set a curve claim's target accuracy (the structural ones with the weight
+    decay the structural regularizers train with)."""
     wd = STRUCTURAL_WEIGHT_DECAY if structural else 0.0
-    accs = [r["rules"][rule]["test_acc_final"] for row, r in pairs
-            if row.regularizer == "none" and r.get("status") == "finished" and r["config"]["weight_decay"] == wd]
+    return [(row, r) for row, r in pairs if row.regularizer == "none" and r["config"]["weight_decay"] == wd]
+
+
+def _top(pairs, rule: str, structural: bool) -> float | None:
+    accs = [r["rules"][rule]["test_acc_final"] for _, r in _unregularized(pairs, structural)
+            if r.get("status") == "finished"]
     return sum(accs) / len(accs) if accs else None
+
+
+def _between(regularizer: str, strengths) -> str:
+    """A curve's runs behind an estimate, for the schedule column: 'L1 at 1e-04-3.16e-04'."""
+    label = REGULARIZER_LABELS[regularizer]
+    return label if strengths is None else f"{label} at {strengths[0]:.3g}–{strengths[1]:.3g}"
 
 
 def curve_figure(pairs):
@@ -84,15 +96,20 @@ def matched_table(pairs) -> pd.DataFrame:
             frame = claims.curve_frame(pairs, rule, structural)
             for m in claims.matched_accuracy(frame, claimed, base, top):
                 c = m["comparison"]
-                records.append({
+                record = {
                     "claim": f"{REGULARIZER_LABELS[claimed]} sparser than {REGULARIZER_LABELS[base]}",
                     "pruning": RULE_LABELS[rule], "at accuracy (%)": f"{m['target']:.2f} (−{m['drop']:g})",
                     "claimed: sparsity (%)": pm(c.ours, None), "baseline: sparsity (%)": pm(c.base, None),
                     "effect ± spread (points)": pm(c.effect, c.spread), "seeds": f"{c.n_ours} / {c.n_base}",
-                    "verdict": c.verdict})
+                    "verdict": c.verdict}
+                behind = [(_between(reg, m["strengths"][reg]),
+                           [(row, r) for row, r in pairs if row.regularizer == reg
+                            and r["config"]["decay"] in (m["strengths"][reg] or ())]) for reg in (claimed, base)]
+                _hold(record, behind + [("no regularizer", _unregularized(pairs, structural))],
+                      ("train", f"finetune_{rule}"))
+                records.append(record)
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
-    _at_schedule(records, not levelled(pairs))
     return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
 
 
@@ -110,19 +127,29 @@ STILL_MOVING = "still moving"
 
 
 def levelled(pairs, phases: tuple[str, ...] | None = None) -> bool:
-    """Has every phase (``phases``: these only) of the runs levelled off by :func:`convergence_table`'s rule?
-    True where no run has finished (no verdict is read from them either)."""
+    """Has every phase (``phases``: these only) of the runs levelled off by :func:`convergence_table`'s rule
+    (medians over the runs)? True where no run has finished (no verdict is read from them either)."""
     table = convergence_table(pairs, phases)
     return "levelled off" not in table or bool((table["levelled off"] == "yes").all())
 
 
-def _at_schedule(records: list[dict], moving: bool) -> None:
-    """A verdict needs a schedule that has levelled off: where it has not, each record's verdict becomes
-    undecided and a ``schedule`` column keeps what the runs read."""
-    if moving:
-        for r in records:
-            r["schedule"] = STILL_MOVING + ("" if r["verdict"] == "undecided" else f" (runs read: {r['verdict']})")
-            r["verdict"] = "undecided"
+def _hold(record: dict, behind, phases: tuple[str, ...] | None = None) -> None:
+    """A verdict needs the runs behind it to have levelled off. ``behind`` holds (label, pairs) per group of
+    those runs, each judged on its own (a claimed method still rising is not hidden by a flat baseline);
+    ``record["schedule"]`` becomes "levelled off", or names the groups still moving and what the runs read,
+    and then the verdict is undecided."""
+    moving = [label for label, pairs in behind if not levelled(pairs, phases)]
+    if not moving:
+        record["schedule"] = "levelled off"
+        return
+    read = "" if record["verdict"] == "undecided" else f" (runs read: {record['verdict']})"
+    record["schedule"] = f"{STILL_MOVING}: {', '.join(moving)}{read}"
+    record["verdict"] = "undecided"
+
+
+def held_back(schedule: pd.Series) -> pd.Series:
+    """Which verdicts (a table's ``schedule`` column) are undecided only because their runs are still moving."""
+    return schedule.str.startswith(STILL_MOVING) & schedule.str.contains("(runs read: ", regex=False)
 
 
 def _noise(seeds: float | None, epoch: float) -> float:
@@ -213,6 +240,11 @@ def art_verdicts(pairs) -> pd.DataFrame:
     def vals(reg, sp, key):
         return [r["final"][key] for row, rs in groups.items() if row.regularizer == reg and row.sparsity == sp
                 for r in rs]
+
+    def behind(regs, sparsities):  # the runs behind a verdict, one group per regularizer and sparsity
+        return [(f"{REGULARIZER_LABELS[reg]} at {100 * sp:g} %",
+                 [(row, r) for row, r in pairs if row.regularizer == reg and row.sparsity == sp])
+                for sp in sparsities for reg in regs]
     for base in ("l1", "l2"):
         accuracies = {}  # sparsity -> (HyperSparse accuracies, baseline accuracies)
         for sp in sps:
@@ -225,6 +257,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                                 "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
                                 "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
+                _hold(records[-1], behind(("hypersparse", base), (sp,)), ART_PHASES)
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
             (a_hi, b_hi), (a_lo, b_lo) = accuracies[sps[-1]], accuracies[sps[0]]
             n = min(len(a_hi), len(b_hi), len(a_lo), len(b_lo))
@@ -235,9 +268,9 @@ def art_verdicts(pairs) -> pd.DataFrame:
                             "sparsity %": f"{100 * sps[-1]:g} vs {100 * sps[0]:g}", "HyperSparse": pm(c.ours, None),
                             "baseline": pm(c.base, None), "effect ± spread": pm(c.effect, c.spread),
                             "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
+            _hold(records[-1], behind(("hypersparse", base), (sps[0], sps[-1])), ART_PHASES)
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
-    _at_schedule(records, not levelled(pairs, ART_PHASES))
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in records))}
     records.sort(key=lambda r: order[r["claim"]])  # one block per claim (the page spans it), sparsities in order
     return pd.DataFrame(records).set_index(["claim", "sparsity %"])
@@ -286,7 +319,7 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                 rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy", "setting": setting,
                              "at": f"{rule}, accuracy {acc} %",
                              "effect ± spread": r["effect ± spread (points)"],
-                             "seeds": r["seeds"], "verdict": r["verdict"], "schedule": _schedule(t, r),
+                             "seeds": r["seeds"], "verdict": r["verdict"], "schedule": r["schedule"],
                              "profile": profile,
                              "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
     for model, dataset in experiments.DEEPHOYER_PLAN:  # tables without curves: one strength per regularizer
@@ -310,14 +343,11 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
             report = _report_position(paper_model, base) if "accurate" in claim else "–"
             rows.append({"paper": "HyperSparse", "claim": claim, "setting": setting, "at": f"sparsity {sp} %",
                          "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
-                         "schedule": _schedule(t, r), "profile": profile, "reproduction report": report})
+                         "schedule": r["schedule"], "profile": profile, "reproduction report": report})
     return pd.DataFrame(rows, columns=["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict",
                                        "schedule", "profile", "reproduction report"])
 
 
-def _schedule(table: pd.DataFrame, row) -> str:
-    """A verdict table row's schedule: what :func:`_at_schedule` wrote where it moves, else levelled off."""
-    return row["schedule"] if "schedule" in table else "levelled off"
 
 
 def schedules(results_dir, profile: str) -> pd.DataFrame:
