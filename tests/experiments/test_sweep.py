@@ -166,6 +166,16 @@ def test_bad_input_is_one_line_before_any_work(args, message, tmp_path, capsys):
     assert not any(tmp_path.rglob("*.json"))
 
 
+def test_a_dry_run_whose_reader_has_gone_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+    # `true` exits before the sweep writes its first line (as `head` does after its lines): every write fails
+    cmd = f"{sys.executable} -m sparsebook.experiments.sweep deephoyer --profile smoke --dry-run --results {tmp_path}"
+    done = subprocess.run(["bash", "-c", cmd + " | true; echo ${PIPESTATUS[0]} >&2"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stderr == "0\n"
+
+
 def test_oversubscription_is_a_warning_with_its_cost():
     cores = os.cpu_count()
     assert executor.oversubscription(cores, 1) is None

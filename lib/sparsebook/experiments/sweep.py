@@ -135,6 +135,14 @@ def _select(p, args) -> list:
 
 
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `--dry-run | head`: the reader has gone, so stop writing (Python's SIGPIPE recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(argv) -> int:
     p = _parser()
     args = p.parse_args(argv)
     configs = _select(p, args)
