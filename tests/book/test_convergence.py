@@ -136,3 +136,13 @@ def test_a_curve_verdict_waits_for_the_claimed_curve_to_level_off():
     assert row["schedule"] == "still moving: Hoyer-Square at 1e-05–0.0001 (runs read: reproduced)"
     assert ledger.held_back(t["schedule"]).all()
 
+
+
+def test_the_training_figure_draws_each_strength_of_the_compared_curves():
+    fig = ledger.training_figure(curve_pairs(moving="hoyer_square"))
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["Hoyer-Square", "L1"]  # claimed, baseline; no structural run
+    assert len(axes[0].get_lines()) == 5 + 1  # five strengths and the unregularized network
+    climbing = axes[0].get_lines()[0].get_ydata()
+    assert climbing[-1] - climbing[0] == 3  # the moving curve, as the runs recorded it
+    assert "no finished" in ledger.training_figure([]).axes[0].texts[0].get_text()

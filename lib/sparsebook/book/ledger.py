@@ -6,6 +6,7 @@ book's tables and figures. Nothing here is typed in: a verdict changes when the 
 from __future__ import annotations
 
 import pandas as pd
+import seaborn as sns
 
 from .. import experiments
 from ..data import DATASETS
@@ -14,10 +15,10 @@ from ..experiments.grid import REGULARIZER_LABELS, STRUCTURAL_WEIGHT_DECAY
 from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
-from .hypersparse import _finished_runs
+from .hypersparse import _finished_runs, placeholder_figure
 from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
-__all__ = ["PALETTE", "curve_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
+__all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
            "convergence_summary", "levelled", "held_back", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger",
            "schedules", "load_curves", "load_art"]
 
@@ -82,6 +83,47 @@ def curve_figure(pairs):
                 ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
+
+
+def training_figure(pairs):
+    """Has the regularized training levelled off? Test accuracy per epoch of the training phase, mean over
+    seeds, one panel per regularizer a claim compares (:data:`CURVE_CLAIMS`), one line per strength (darker:
+    stronger), the unregularized network's dashed; shaded: the last half, where the convergence table fits
+    its line. A line still climbing at its right end is a setting whose training has not levelled off."""
+    done = [(row, r) for row, r in pairs if r.get("status") == "finished"]
+    regs = [reg for claim in CURVE_CLAIMS for reg in claim[:2] if any(row.regularizer == reg for row, _ in done)]
+    if not regs:
+        return placeholder_figure("accuracy per epoch: no finished curve run at this profile")
+    fig, axes = figure(1, len(regs), figsize=(2.3 * len(regs) + 1, 4.0), sharey=True, squeeze=False)
+    for ax, reg in zip(axes[0], regs):
+        decays = sorted({r["config"]["decay"] for row, r in done if row.regularizer == reg})
+        shades = sns.light_palette(PALETTE[reg], len(decays) + 2)[2:]
+        for decay, shade in zip(decays, shades):
+            _mean_training(ax, [r for row, r in done if row.regularizer == reg and r["config"]["decay"] == decay],
+                           color=shade, lw=1.1, label=f"{decay:.3g}")
+        top = _mean_training(ax, [r for _, r in _unregularized(done, reg in STRUCTURAL)], color=PALETTE["none"],
+                             lw=1, ls="--", label="none")
+        if top is not None:
+            ax.set_ylim(top[-1] - 2 * BAND, top[-1] + 0.8)
+            ax.axvspan(len(top) / 2, len(top), color="0.94", zorder=0)
+        ax.set(title=REGULARIZER_LABELS[reg], xlabel="epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(title="strength", fontsize=6, title_fontsize=7, ncol=2, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.22))
+    axes[0][0].set_ylabel("test accuracy while training (%)")
+    fig.tight_layout()
+    return fig
+
+
+def _mean_training(ax, runs, **style) -> list[float] | None:
+    """Plot the runs' mean test accuracy per training epoch (epochs all of them reached); the means, or None."""
+    accs = [[h["test_acc"] for h in r["history"] if h["phase"] == "train"] for r in runs]
+    n = min((len(a) for a in accs), default=0)
+    if not n:
+        return None
+    means = [sum(a[e] for a in accs) / len(accs) for e in range(n)]
+    ax.plot(range(1, n + 1), means, **style)
+    return means
 
 
 def matched_table(pairs) -> pd.DataFrame:
