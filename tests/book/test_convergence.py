@@ -90,6 +90,8 @@ def test_a_verdict_is_held_only_by_the_runs_behind_it():
     t = ledger.art_verdicts(pairs)
     assert t.loc[("HyperSparse more accurate than L1", "90"), "verdict"] == "reproduced"
     assert t.loc[("HyperSparse more accurate than L2", "90"), "schedule"].startswith("still moving: L2 at 90 %")
+    # ART's epochs are counted before the fine-tuning starts: its fine-tuning does not hold that claim
+    assert t.loc[("HyperSparse fewer ART epochs than L2", "90"), "schedule"] == "levelled off"
 
 
 def curve_pairs(moving: str | None = None):
@@ -146,3 +148,15 @@ def test_the_training_figure_draws_each_strength_of_the_compared_curves():
     climbing = axes[0].get_lines()[0].get_ydata()
     assert climbing[-1] - climbing[0] == 3  # the moving curve, as the runs recorded it
     assert "no finished" in ledger.training_figure([]).axes[0].texts[0].get_text()
+
+
+def test_a_verdicts_few_runs_are_held_against_the_noise_of_their_whole_table():
+    # three runs creeping up 0.05 points an epoch, seeds 0.01 apart: against their own spread they move...
+    creeping = [run(s, [50 + 0.05 * e + s / 100 for e in range(8)]) for s in range(3)]
+    assert not ledger.levelled(creeping)
+    # ...but the table's runs differ by 0.5 points from seed to seed, and that creep is within it
+    table = creeping + [(None, {**run(s, [60 + s / 2] * 8)[1], "config": {"model": "n", "seed": s}})
+                        for s in range(3)]
+    assert ledger.levelled(creeping, reference=table)
+    # the median over the two settings of their spread over seeds: (0.01 + 0.5) / 2
+    assert ledger.convergence_table(creeping, reference=table).loc["warmup", "seeds' spread (points)"] == 0.255

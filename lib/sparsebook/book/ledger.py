@@ -148,7 +148,7 @@ def matched_table(pairs) -> pd.DataFrame:
                            [(row, r) for row, r in pairs if row.regularizer == reg
                             and r["config"]["decay"] in (m["strengths"][reg] or ())]) for reg in (claimed, base)]
                 _hold(record, behind + [("no regularizer", _unregularized(pairs, structural))],
-                      ("train", f"finetune_{rule}"))
+                      ("train", f"finetune_{rule}"), pairs)
                 records.append(record)
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
@@ -168,19 +168,20 @@ ART_PHASES = ("warmup", "finetune")
 STILL_MOVING = "still moving"
 
 
-def levelled(pairs, phases: tuple[str, ...] | None = None) -> bool:
+def levelled(pairs, phases: tuple[str, ...] | None = None, reference=None) -> bool:
     """Has every phase (``phases``: these only) of the runs levelled off by :func:`convergence_table`'s rule
-    (medians over the runs)? True where no run has finished (no verdict is read from them either)."""
-    table = convergence_table(pairs, phases)
+    (medians over the runs, against the noise of ``reference``'s)? True where no run has finished (no verdict
+    is read from them either)."""
+    table = convergence_table(pairs, phases, reference)
     return "levelled off" not in table or bool((table["levelled off"] == "yes").all())
 
 
-def _hold(record: dict, behind, phases: tuple[str, ...] | None = None) -> None:
+def _hold(record: dict, behind, phases: tuple[str, ...] | None, reference) -> None:
     """A verdict needs the runs behind it to have levelled off. ``behind`` holds (label, pairs) per group of
-    those runs, each judged on its own (a claimed method still rising is not hidden by a flat baseline);
-    ``record["schedule"]`` becomes "levelled off", or names the groups still moving and what the runs read,
-    and then the verdict is undecided."""
-    moving = [label for label, pairs in behind if not levelled(pairs, phases)]
+    those runs, each judged on its own (a claimed method still rising is not hidden by a flat baseline)
+    against the noise of the whole table's runs (``reference``); ``record["schedule"]`` becomes "levelled
+    off", or names the groups still moving and what the runs read, and then the verdict is undecided."""
+    moving = [label for label, pairs in behind if not levelled(pairs, phases, reference)]
     if not moving:
         record["schedule"] = "levelled off"
         return
@@ -200,16 +201,20 @@ def _noise(seeds: float | None, epoch: float) -> float:
     return max(seeds or 0.0, epoch)
 
 
-def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFrame:
+def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=None) -> pd.DataFrame:
     """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
     to move), two medians over the runs: the change of test accuracy over its last k epochs against the k
     before (k = 3, or half the phase when shorter; points) and the rise of a line fitted through its last half
     (:func:`~.claims.fitted_rise`), which catches a slow trend the first misses. Both are held against the
     noise: the larger of the spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over
     those 2k epochs (a constant learning rate moves the accuracy from epoch to epoch by more than seeds differ
-    at one epoch). A phase has levelled off where both are within the noise."""
+    at one epoch). A phase has levelled off where both are within the noise.
+
+    ``reference``: the runs whose spreads set the noise (default: ``pairs``). A verdict's few runs move by
+    their own medians against the noise of their whole table, which three seeds alone would estimate poorly."""
     records = []
     done = [r for _, r in pairs if r.get("status") == "finished"]
+    ref = done if reference is None else [r for _, r in reference if r.get("status") == "finished"]
     for phase in sorted({h["phase"] for r in done for h in r["history"]}):
         if phases is not None and phase not in phases:
             continue
@@ -219,8 +224,8 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None) -> pd.DataFr
         if changes:
             s = pd.Series(changes)
             rise = pd.Series([claims.fitted_rise(r["history"], phase) for r in done]).dropna().median()
-            seeds = _seed_spread(done, phase)
-            epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in done]).dropna().median()
+            seeds = _seed_spread(ref, phase)
+            epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in ref]).dropna().median()
             noise = _noise(seeds, epoch)
             verdict = ("no: still moving beyond the noise" if abs(s.median()) > noise else
                        "no: a slow trend beyond the noise" if abs(rise) > noise else "yes")  # NaN rise: too short
@@ -299,7 +304,8 @@ def art_verdicts(pairs) -> pd.DataFrame:
                                 "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
                                 "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
-                _hold(records[-1], behind(("hypersparse", base), (sp,)), ART_PHASES)
+                _hold(records[-1], behind(("hypersparse", base), (sp,)),  # ART's epochs end before fine-tuning
+                      ART_PHASES if key == "test_acc_final" else ("warmup",), pairs)
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
             (a_hi, b_hi), (a_lo, b_lo) = accuracies[sps[-1]], accuracies[sps[0]]
             n = min(len(a_hi), len(b_hi), len(a_lo), len(b_lo))
@@ -310,7 +316,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                             "sparsity %": f"{100 * sps[-1]:g} vs {100 * sps[0]:g}", "HyperSparse": pm(c.ours, None),
                             "baseline": pm(c.base, None), "effect ± spread": pm(c.effect, c.spread),
                             "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
-            _hold(records[-1], behind(("hypersparse", base), (sps[0], sps[-1])), ART_PHASES)
+            _hold(records[-1], behind(("hypersparse", base), (sps[0], sps[-1])), ART_PHASES, pairs)
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in records))}
