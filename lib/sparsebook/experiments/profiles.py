@@ -48,7 +48,15 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         "cpu", "real data, reduced epochs (and widths) for a 2-core CPU; the results this book commits", (0, 1, 2),
         overrides={
-            "deephoyer": dict(train_epochs=20, threshold_finetune_epochs=8, std_finetune_epochs=4),
+            # DeepHoyer trains LeNet-300-100 60 epochs (the paper: 250; LeNet-5: below). At 20, a line through the last
+            # half of the regularized training still rose beyond the noise (0.16 points) in the median run (+0.17), and
+            # most in the settings the claims read: Hoyer-Square +0.75, +1.24 and +2.50 points at 2e-4, 6.3e-4 and 2e-3
+            # (mean over three seeds), Hoyer +1.1 and +1.7 at its two strongest, L1 +0.6 at its strongest. A longer
+            # probe (seed 0, an earlier session) had L1 at 1e-3 flat from ~50-70 epochs, and Hoyer-Square at 2e-3 still
+            # rising at 80 (+1.26). 60 epochs is what the 2-core budget affords: a run (60 + 8 + 4 epochs with their
+            # evaluations) takes ~3.5 min per one-thread worker (measured), the 111 runs ~3.4 h on 2 workers. A verdict
+            # whose runs have not levelled off even so reads undecided (the chapter's schedule column names them)
+            "deephoyer": dict(train_epochs=60, threshold_finetune_epochs=8, std_finetune_epochs=4),
             "art": dict(warmup_epochs=8, art_max_epochs=40, finetune_epochs=8, eta=1.25, train_subset=10000),
         },
         per_model={
