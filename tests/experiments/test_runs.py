@@ -53,7 +53,7 @@ def test_profiles_depart_from_paper_and_say_how():
     assert profiles.departures("art", "paper", "resnet32") == []
     rows = profiles.departures("deephoyer", "cpu", "lenet_300_100")
     by = {r["setting"]: r for r in rows}
-    assert by["train_epochs"]["paper"] == 250 and by["train_epochs"]["cpu"] == 20
+    assert by["train_epochs"]["paper"] == 250 and by["train_epochs"]["cpu"] == 60
     assert profiles.departures("deephoyer", "paper", "lenet5") == []
     assert profiles.make_config("art", "cpu", model="resnet32").width == 16
     assert profiles.make_config("art", "cpu", model="resnet32", width=32).width == 32  # caller wins
