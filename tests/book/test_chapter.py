@@ -80,3 +80,12 @@ def test_art_table_seeds_column_counts_finished_runs_and_says_the_rest_apart():
     runs = [{"status": "finished"}, {"status": "art_cap_reached"}, {"status": "not_run"}, {"status": "not_run"}]
     assert tables.seeds_label(runs) == "1 (+1 at the ART cap, 2 not run)"
     assert tables.seeds_label(runs[:1]) == "1"
+
+
+def test_a_schedule_column_gets_room_to_read_as_a_sentence():
+    import pandas as pd
+    from sparsebook.book import tables
+    html = tables.table(pd.DataFrame({"verdict": ["undecided"], "schedule": ["still moving: L1 at 90 %"]}),
+                        "A verdict.").to_html()
+    assert "min-width: 16em" in html and "caption-side: top" in html
+    assert "min-width" not in tables.table(pd.DataFrame({"verdict": ["undecided"]}), "No schedule.").to_html()

@@ -59,9 +59,13 @@ def table(df: pd.DataFrame, caption: str, note: str = ""):
     (``note`` may say why), floats to two decimals."""
     _TABLES[0] += 1
     text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
-    return (df.style.set_caption(text).format(precision=2, na_rep="–")
-            .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
-                                                                 "font-weight: normal; padding-bottom: 0.4em;"}]))
+    styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
+              .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
+                                                                   "font-weight: normal; padding-bottom: 0.4em;"}]))
+    if "schedule" in df.columns:  # a verdict's reason reads as a sentence, not a column of syllables
+        styler = styler.set_table_styles({"schedule": [{"selector": "td", "props": "min-width: 16em;"}]},
+                                         overwrite=False)
+    return styler
 
 
 def mean_std(values, digits: int = 2) -> str:
