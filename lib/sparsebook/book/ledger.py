@@ -396,8 +396,6 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                                        "schedule", "profile", "reproduction report"])
 
 
-
-
 def schedules(results_dir, profile: str) -> pd.DataFrame:
     """Did the schedule behind each setting's verdicts level off? Per setting with a finished run, the
     :func:`convergence_summary` of its runs (ART's own phase is meant to move and is left out)."""
