@@ -378,3 +378,33 @@ def test_a_longer_warmup_continues_the_longest_shorter_one_bit_for_bit(tmp_path)
     experiments.run(longer, profile="smoke", results_dir=other, progress=False)
     short = experiments.run(art_smoke(warmup_epochs=1, **kw), profile="smoke", results_dir=other, progress=False)
     assert "warmup_from" not in short["env"]
+
+
+def test_deephoyer_runs_share_their_training_bit_for_bit(tmp_path):
+    """Runs differing only in pruning and fine-tuning start from one stored trained network (its training
+    snapshots with it) and come out exactly as if each had trained its own; a rule's fine-tuning does not depend
+    on how long the other one ran; a longer training continues a shorter one."""
+    kw = dict(regularizer="l1", decay=1e-3, record_epochs=(0,))
+    first, second = dh_smoke(**kw), dh_smoke(**kw, threshold_finetune_epochs=2, std_ratio=0.5)
+    assert runner.warmup_key(first) == runner.warmup_key(second) != runner.warmup_key(dh_smoke(**{**kw, "decay": 2e-3}))
+    shared = tmp_path / "shared"
+    a = experiments.run(first, profile="smoke", results_dir=shared, progress=False)
+    assert "warmup_from" not in a["env"] and len(list((shared / "_models").rglob("trained-*.pt"))) == 1
+    b = experiments.run(second, profile="smoke", results_dir=shared, progress=False)
+    assert b["env"]["warmup_from"] == f"trained-{runner.warmup_key(second)}" and b["env"]["resumed"] is False
+    alone = experiments.run(second, profile="smoke", results_dir=tmp_path / "alone", progress=False,
+                            share_warmup=False)
+    assert strip_times(b["history"]) == strip_times(alone["history"]) and b["final"] == alone["final"]
+    assert b["snapshots"] == alone["snapshots"] and b["snapshots"][0]["tag"] == "train_0"
+
+    def std_ratio_finetuning(result):
+        return [(h["loss"], h["test_acc"]) for h in result["history"] if h["phase"] == "finetune_std_ratio"]
+    longer_threshold = experiments.run(dh_smoke(**kw, threshold_finetune_epochs=2), profile="smoke",
+                                       results_dir=shared, progress=False)
+    assert std_ratio_finetuning(longer_threshold) == std_ratio_finetuning(a)
+    longer = dh_smoke(**kw, train_epochs=2)
+    c = experiments.run(longer, profile="smoke", results_dir=shared, progress=False)
+    assert c["env"]["warmup_from"] == f"trained-{runner.warmup_key(first)}"
+    alone = experiments.run(longer, profile="smoke", results_dir=tmp_path / "alone", progress=False,
+                            share_warmup=False)
+    assert strip_times(c["history"]) == strip_times(alone["history"]) and c["final"] == alone["final"]

@@ -4,7 +4,9 @@ bit for bit.
 The golden files hold a smoke run's settings, per-epoch history (times left out) and final metrics. A
 change meant to alter the arithmetic regenerates them in the same commit and says why::
 
-    SPARSEBOOK_REGENERATE_GOLDEN=1 python -m pytest tests/train/test_golden.py
+    SPARSEBOOK_REGENERATE_GOLDEN=1 ATEN_CPU_CAPABILITY=avx2 python -m pytest tests/train/test_golden.py
+
+(``ATEN_CPU_CAPABILITY`` pins the level the files are made at; AVX2 is one most x86 machines reach.)
 
 Float results depend on the CPU's kernels. torch picks them by the instruction set it dispatches to (AVX2,
 AVX512, ...), which machines sold under one model name ("AMD EPYC") differ in, so each golden file records
@@ -88,7 +90,7 @@ def test_golden_smoke_run_is_bit_identical(name, tmp_path):
         pytest.skip("no MNIST copy offline or in the cache")
     path = GOLDEN / f"{name}.json"
     if os.environ.get("SPARSEBOOK_REGENERATE_GOLDEN"):
-        got = retrain(name, tmp_path, None)
+        got = retrain(name, tmp_path, os.environ.get("ATEN_CPU_CAPABILITY"))
         path.write_text(json.dumps(got, indent=1) + "\n")
     want = json.loads(path.read_text())
     got = retrain(name, tmp_path / "again", want["cpu_capability"])

@@ -141,7 +141,7 @@ def matched_table(pairs) -> pd.DataFrame:
                 record = {
                     "claim": f"{REGULARIZER_LABELS[claimed]} sparser than {REGULARIZER_LABELS[base]}",
                     "pruning": RULE_LABELS[rule], "at accuracy (%)": f"{m['target']:.2f} (−{m['drop']:g})",
-                    "claimed: sparsity (%)": pm(c.ours, None), "baseline: sparsity (%)": pm(c.base, None),
+                    "sparsity (%): claimed / baseline": f"{pm(c.ours, None)} / {pm(c.base, None)}",
                     "effect ± spread (points)": pm(c.effect, c.spread), "seeds": f"{c.n_ours} / {c.n_base}",
                     "verdict": c.verdict}
                 behind = [(_between(reg, m["strengths"][reg]),

@@ -9,6 +9,8 @@ returns the stored result when it already finished. Store layout::
     results/_models/<profile>/<id>.pt        trained weights other runs start from (git-ignored)
     results/_models/<profile>/warmup-<key>.pt  an ART warm-up's end state, shared by the runs that differ only
                                              after it (regularizer, sparsity, ART and fine-tuning settings)
+    results/_models/<profile>/trained-<key>.pt DeepHoyer's trained network, shared by the runs that differ only
+                                             in pruning and fine-tuning
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from .. import data as data_mod
 from .. import models
 from ..train import NonFiniteLoss, Session, train_art, train_deephoyer
 from ..train.art import AFTER_WARMUP
+from ..train.deephoyer import AFTER_TRAINING
 from .config import Config, check, check_data_root, dense_start_config, resolve_device, run_id, \
     settings, validate
 from .store import RunBusy, atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
@@ -76,8 +79,9 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
     its settings or id; the result records them, with ``layout`` (executor, workers, job id). ``wait=False``
     raises :class:`~sparsebook.experiments.store.RunBusy` when another process is training the same run. ``progress``
     may be a tqdm line number (parallel workers each keep one line). ``share_warmup``: an ART run starts from
-    the stored end of a warm-up it shares with another run (:func:`warmup_key`), or stores its own; the result
-    is the same bit for bit (a warm-up is a checkpoint, and resuming one is exact), only faster."""
+    the stored end of a warm-up it shares with another run (:func:`warmup_key`), a DeepHoyer run from the stored
+    trained network, or stores its own; the result is the same bit for bit (a warm-up is a checkpoint, and
+    resuming one is exact), only faster."""
     validate(config)
     check(threads is None or isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1,
            "threads", threads, "None or an integer >= 1")
@@ -102,7 +106,7 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
                 return done
             init = _dense_start(config, profile, results_dir, dev, data_root, progress, compile) \
                 if getattr(config, "start", None) == "dense" else None
-            warm = Path(results_dir) / "_models" / profile if share_warmup and config.kind == "art" else None
+            warm = Path(results_dir) / "_models" / profile if share_warmup else None
             return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress, compile,
                           init=init, layout=layout, warm_dir=warm)
     finally:
@@ -126,14 +130,27 @@ def _dense_start(config, profile, results_dir, device, data_root, progress, comp
     return state["model"]
 
 
+#: per kind of run, the state runs share (the file's prefix), the settings read only after it, and the setting
+#: that counts its epochs (at a constant learning rate, so a shorter one continues exactly into a longer one)
+SHARED = {"art": ("warmup", AFTER_WARMUP, "warmup_epochs"),
+          "deephoyer": ("trained", AFTER_TRAINING, "train_epochs")}
+
+
 def warmup_settings(config) -> dict:
-    """The settings an ART run's warm-up reads: all but those it reads only afterwards."""
-    return {k: v for k, v in settings(config).items() if k not in AFTER_WARMUP}
+    """The settings a run's shared first part (ART's warm-up, DeepHoyer's training) reads: all but those read
+    only afterwards."""
+    after = SHARED[config.kind][1]
+    return {k: v for k, v in settings(config).items() if k not in after}
 
 
 def warmup_key(config) -> str:
-    """A hash of :func:`warmup_settings`: runs with the same key share their warm-up."""
+    """A hash of :func:`warmup_settings`: runs with the same key share their warm-up (or training)."""
     return _settings_key(warmup_settings(config))
+
+
+def shared_path(config, warm_dir: Path) -> Path:
+    """Where the state that ``config``'s run shares with others is stored under ``warm_dir``."""
+    return Path(warm_dir) / f"{SHARED[config.kind][0]}-{warmup_key(config)}.pt"
 
 
 def _settings_key(shared: dict) -> str:
@@ -141,22 +158,23 @@ def _settings_key(shared: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _stored_warmup(warm_dir: Path, shared: dict) -> dict | None:
-    """The stored warm-up to start a run's warm-up from: its own (same settings), else the longest one that
-    differs only in being shorter. ART's warm-up runs at a constant learning rate, so its first epochs do not
-    depend on how many follow, and continuing a shorter one is exact: lengthening the warm-up reuses the epochs
-    already trained. Returns the checkpoint with ``_from`` (the file's stem), or None."""
-    own = warm_dir / f"warmup-{_settings_key(shared)}.pt"
+def _stored_warmup(warm_dir: Path, config) -> dict | None:
+    """The stored state to start a run's warm-up (or training) from: its own (same settings), else the longest
+    one that differs only in being shorter. ART's warm-up and DeepHoyer's training run at a constant learning
+    rate, so their first epochs do not depend on how many follow, and continuing a shorter one is exact:
+    lengthening them reuses the epochs already trained. Returns the checkpoint with ``_from`` (the file's
+    stem), or None."""
+    prefix, _, length = SHARED[config.kind]
+    shared, own = warmup_settings(config), shared_path(config, warm_dir)
     warm = load_checkpoint(own)
     if warm is not None and warm.get("warmup_settings") == shared:
         return {**warm, "_from": own.stem}
     best = None
-    for path in sorted(Path(warm_dir).glob("warmup-*.pt")):
+    for path in sorted(Path(warm_dir).glob(f"{prefix}-*.pt")):
         warm = load_checkpoint(path)
         theirs = (warm or {}).get("warmup_settings") or {}
-        shorter = {**theirs, "warmup_epochs": shared.get("warmup_epochs")} == shared \
-            and theirs.get("warmup_epochs", 0) < shared.get("warmup_epochs", 0)
-        if shorter and (best is None or theirs["warmup_epochs"] > best["warmup_settings"]["warmup_epochs"]):
+        shorter = {**theirs, length: shared.get(length)} == shared and theirs.get(length, 0) < shared.get(length, 0)
+        if shorter and (best is None or theirs[length] > best["warmup_settings"][length]):
             best = {**warm, "_from": path.stem}
     return best
 
@@ -177,12 +195,13 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         ckpt = None  # a checkpoint of other settings under this id cannot happen unless the hash collides
     resumed, share, warmed = ckpt is not None, None, None
     if warm_dir is not None:
-        warm_path, shared_settings = warm_dir / f"warmup-{warmup_key(config)}.pt", warmup_settings(config)
+        warm_path, shared_settings = shared_path(config, warm_dir), warmup_settings(config)
         share = lambda name, state: None if warm_path.exists() else atomic_torch_save(  # noqa: E731
             {**state, "warmup_settings": shared_settings}, warm_path)
-        warm = _stored_warmup(warm_dir, shared_settings) if ckpt is None else None
-        if warm is not None:
-            ckpt, warmed = {**warm, "settings": settings(config), "elapsed": 0.0, "cpu_elapsed": 0.0}, warm["_from"]
+        warm = _stored_warmup(warm_dir, config) if ckpt is None else None
+        if warm is not None:  # its time is counted by the run that made it, or (``elapsed``) carried by the file
+            ckpt, warmed = {**warm, "settings": settings(config), "elapsed": warm.get("elapsed", 0.0),
+                            "cpu_elapsed": warm.get("cpu_elapsed", 0.0)}, warm["_from"]
     augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) \
         if getattr(config, "augment", False) else None
     elapsed0 = ckpt["elapsed"] if ckpt else 0.0

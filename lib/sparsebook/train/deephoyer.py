@@ -15,6 +15,14 @@ revive them). The original keeps the best test-accuracy checkpoint of the std
 fine-tune; we report the final and the best test accuracy, labelled.
 Counting covers all parameters, biases included: pruning ratio =
 (total - nonzero) / total.
+
+Each fine-tuning draws its batches from a generator seeded afresh from the
+run's seed and the rule (:func:`finetune_seed`), so a rule's fine-tuning
+depends only on the trained network and its own settings: not on how long the
+other rule fine-tuned. Runs that differ only in what they read after training
+(:data:`AFTER_TRAINING`) therefore share the training, and the runner stores
+the trained state once for them (the original draws on from the training's
+stream; which batches a fine-tuning sees is not part of its protocol).
 """
 from __future__ import annotations
 
@@ -27,9 +35,18 @@ from ..pruning.accounting import layer_stats, model_counts, totals
 from .loop import Session, TrainerState
 from ..pruning import Mask, prune
 
-__all__ = ["train_deephoyer", "RULES"]
+__all__ = ["train_deephoyer", "RULES", "AFTER_TRAINING", "finetune_seed"]
 
 RULES = ("threshold", "std_ratio")
+
+#: settings a DeepHoyer run reads only after training: runs differing only in these share the trained network
+AFTER_TRAINING = ("threshold", "threshold_finetune_epochs", "threshold_finetune_lr", "std_ratio",
+                  "std_finetune_epochs", "std_finetune_lr", "std_finetune_weight_decay")
+
+
+def finetune_seed(seed: int, rule: str) -> int:
+    """The seed of a rule's fine-tuning batches: distinct per run seed and rule, and from the training's."""
+    return 1_000_003 * (seed + 1) + RULES.index(rule)
 
 
 def build_regularizer(cfg):
@@ -81,7 +98,8 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
         if len(session.history) - 1 in cfg.record_epochs:
             session.snapshot(f"train_{len(session.history) - 1}", named(), reg)
         save()
-    if st.phase == "train":
+    if st.phase == "train":  # training is over: the runs that differ only in pruning and fine-tuning share it
+        session.share("trained", opt, trainer=st.checkpoint(), snapshots=True)
         st.trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
         session.snapshot("trained", named(), reg)
         st.phase = RULES[0]
@@ -134,6 +152,7 @@ def _start_finetune(cfg, model, st: dict, session: Session):
     # freeze every zero weight, pruned now or already zero (the original masks grads where w == 0)
     mask = Mask({n: keep & (named[n].detach() != 0) for n, keep in mask.keep.items()})
     st.mask = mask.state_dict()
+    session.generator.manual_seed(finetune_seed(cfg.seed, st.phase))
     opt = _masked_adam(cfg, model, st.phase, mask)
     st.pruned_acc[st.phase] = session.test()["acc"]  # before any fine-tuning
     return opt

@@ -228,15 +228,15 @@ class Session:
                     "generator": self.generator.get_state(), "history": self.history,
                     "snapshots": self.snapshots, **state})
 
-    def share(self, name: str, optimizer: torch.optim.Optimizer | None, **state) -> None:
-        """Offer the state as it is now (a checkpoint's content, snapshots left out) for other runs to start
-        from: ART's end of warm-up, which runs differing only after it share. Nothing happens without a
-        ``share`` callback."""
+    def share(self, name: str, optimizer: torch.optim.Optimizer | None, snapshots: bool = False, **state) -> None:
+        """Offer the state as it is now (a checkpoint's content; the snapshots taken so far only with
+        ``snapshots``) for other runs to start from: ART's end of warm-up, DeepHoyer's end of training, which
+        runs differing only after it share. Nothing happens without a ``share`` callback."""
         if self._share is not None:
             self._share(name, {"model": self.model.state_dict(),
                                "optimizer": optimizer.state_dict() if optimizer is not None else {},
                                "generator": self.generator.get_state(), "history": self.history,
-                               "snapshots": [], **state})
+                               "snapshots": list(self.snapshots) if snapshots else [], **state})
 
     def restore(self, ckpt: dict, optimizer: torch.optim.Optimizer | None = None) -> None:
         self.model.load_state_dict(ckpt["model"])
