@@ -8,7 +8,8 @@ finished before that kept it only in their own checkpoint (``results/_checkpoint
 training's history and snapshots, and the time the training took (the run's times scaled by the share of its
 epochs' time stamps spent training: an estimate), which the first run to start from it counts, since the run
 that made it is about to be replaced. A run started from it comes out as one trained from scratch would
-(the fine-tunings draw from their own seeded generator).
+(the fine-tunings draw from their own seeded generator). The checkpoint no longer holds the training's
+optimizer and generator state, so the file is marked as one a longer training cannot continue.
 
     python tools/share_trained.py results --profile cpu            # write, atomically, file by file
     python tools/share_trained.py results --profile cpu --dry-run  # list what would be written
@@ -48,6 +49,7 @@ def shared_state(ckpt: dict) -> dict | None:
     return {"model": trained, "optimizer": {}, "generator": ckpt["generator"], "history": history,
             "snapshots": [s for s in ckpt.get("snapshots", []) if s["tag"].startswith("train_")],
             "trainer": DeepHoyerState().checkpoint(), "warmup_settings": warmup_settings(config),
+            "continuable": False,  # the training's optimizer and generator state are gone: no longer training
             "elapsed": ckpt.get("elapsed", 0.0) * share, "cpu_elapsed": ckpt.get("cpu_elapsed", 0.0) * share}
 
 

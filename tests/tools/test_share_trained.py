@@ -37,6 +37,8 @@ def test_a_finished_run_shares_its_training_and_a_longer_finetuning_starts_from_
     strip = lambda h: [{k: v for k, v in row.items() if k != "time"} for row in h]  # noqa: E731
     assert strip(new["history"]) == strip(alone["history"]) and new["final"] == alone["final"]
     assert new["snapshots"] == alone["snapshots"]
+    longer_training = experiments.run(dh(train_epochs=2), profile="smoke", results_dir=store, progress=False)
+    assert "warmup_from" not in longer_training["env"]  # no optimizer state to continue from
 
 
 def test_training_share_reads_the_time_stamps():

@@ -173,7 +173,8 @@ def _stored_warmup(warm_dir: Path, config) -> dict | None:
     for path in sorted(Path(warm_dir).glob(f"{prefix}-*.pt")):
         warm = load_checkpoint(path)
         theirs = (warm or {}).get("warmup_settings") or {}
-        shorter = {**theirs, length: shared.get(length)} == shared and theirs.get(length, 0) < shared.get(length, 0)
+        shorter = {**theirs, length: shared.get(length)} == shared and theirs.get(length, 0) < shared.get(length, 0) \
+            and warm.get("continuable", True)  # one without its optimizer's state can start runs, not continue
         if shorter and (best is None or theirs[length] > best["warmup_settings"][length]):
             best = {**warm, "_from": path.stem}
     return best
