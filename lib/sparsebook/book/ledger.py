@@ -16,7 +16,7 @@ from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
 from .hypersparse import _finished_runs, placeholder_figure
-from .tables import PALETTE, RULE_LABELS, _group, figure, pm
+from .tables import LEVELLED, PALETTE, RULE_LABELS, _group, figure, pm
 
 __all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
            "convergence_summary", "levelled", "held_back", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger",
@@ -49,7 +49,7 @@ def _top(pairs, rule: str, structural: bool) -> float | None:
 
 
 def _between(regularizer: str, strengths) -> str:
-    """A curve's runs behind an estimate, for the schedule column: 'L1 at 1e-04-3.16e-04'."""
+    """A curve's runs behind an estimate, for the line under a held verdict: 'L1 at 1e-04-3.16e-04'."""
     label = REGULARIZER_LABELS[regularizer]
     return label if strengths is None else f"{label} at {strengths[0]:.3g}–{strengths[1]:.3g}"
 
@@ -183,7 +183,7 @@ def _hold(record: dict, behind, phases: tuple[str, ...] | None, reference) -> No
     off", or names the groups still moving and what the runs read, and then the verdict is undecided."""
     moving = [label for label, pairs in behind if not levelled(pairs, phases, reference)]
     if not moving:
-        record["schedule"] = "levelled off"
+        record["schedule"] = LEVELLED
         return
     read = "" if record["verdict"] == "undecided" else f" (runs read: {record['verdict']})"
     record["schedule"] = f"{STILL_MOVING}: {', '.join(moving)}{read}"

@@ -54,16 +54,25 @@ def seeds_label(results) -> str:
 _TABLES = [0]  # tables shown so far in this kernel: one notebook, one page, numbered from 1
 
 
+#: what a verdict's ``schedule`` reads where the runs behind it have levelled off
+LEVELLED = "levelled off"
+
+
 def table(df: pd.DataFrame, caption: str, note: str = ""):
     """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
-    (``note`` may say why), floats to two decimals."""
+    (``note`` may say why), floats to two decimals. A ``schedule`` column beside a ``verdict`` shows under the
+    verdict it holds back, in small type, and not where it reads :data:`LEVELLED`."""
     _TABLES[0] += 1
     text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
+    held = {"verdict", "schedule"} <= set(df.columns)
+    if held:  # why a verdict is held reads under it, in small type, rather than in a column past the page's edge
+        df = df.assign(verdict=[v if s == LEVELLED else f"{v}<br><small>{s}</small>"
+                                for v, s in zip(df["verdict"], df["schedule"])]).drop(columns="schedule")
     styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                    "font-weight: normal; padding-bottom: 0.4em;"}]))
-    if "schedule" in df.columns:  # a verdict's reason reads as a sentence, not a column of syllables
-        styler = styler.set_table_styles({"schedule": [{"selector": "td", "props": "min-width: 16em;"}]},
+    if held:  # the reason reads as a sentence, not a column of syllables
+        styler = styler.set_table_styles({"verdict": [{"selector": "td", "props": "min-width: 11em;"}]},
                                          overwrite=False)
     return styler
 

@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
             # (mean over three seeds), Hoyer +1.1 and +1.7 at its two strongest, L1 +0.6 at its strongest. A longer
             # probe (seed 0, an earlier session) had L1 at 1e-3 flat from ~50-70 epochs, and Hoyer-Square at 2e-3 still
             # rising at 80 (+1.26). 60 epochs is what the 2-core budget affords. A verdict whose runs have not levelled
-            # off even so reads undecided (the chapter's schedule column names them).
+            # off even so reads undecided (the chapter names them under the verdict).
             # Fine-tuning 40 epochs at the fixed threshold and 20 at the std ratio (the paper: 100 and 50): at 8 and
             # 4, the strong settings' fine-tuning still rose (over the last 3 epochs against the 3 before, mean of 2
             # seeds: L1 3.16e-4..1e-3 +0.10, Group Lasso 1e-3..3.16e-3 +0.14 and +0.19, against a fine-tuning noise
