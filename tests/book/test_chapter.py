@@ -85,10 +85,11 @@ def test_art_table_seeds_column_counts_finished_runs_and_says_the_rest_apart():
 def test_a_held_verdict_shows_why_under_it_with_room_to_read_as_a_sentence():
     import pandas as pd
     from sparsebook.book import tables
-    df = pd.DataFrame({"verdict": ["undecided", "reproduced"],
-                       "schedule": ["still moving: L1 at 90 %", tables.LEVELLED]})
+    df = pd.DataFrame({"verdict": ["undecided", "reproduced", "undecided"],
+                       "schedule": ["still moving: L1 at 90 %", tables.LEVELLED, "–"]})  # "–": nothing to run
     html = tables.table(df, "Verdicts.").to_html()
     assert "undecided<br><small>still moving: L1 at 90 %</small>" in html and ">reproduced<" in html
+    assert html.count("<small>") == 1
     assert "min-width: 11em" in html and "caption-side: top" in html
     assert tables.LEVELLED not in html and ">schedule<" not in html and list(df.columns) == ["verdict", "schedule"]
     assert "min-width" not in tables.table(pd.DataFrame({"verdict": ["undecided"]}), "No schedule.").to_html()

@@ -66,8 +66,8 @@ def table(df: pd.DataFrame, caption: str, note: str = ""):
     text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
     held = {"verdict", "schedule"} <= set(df.columns)
     if held:  # why a verdict is held reads under it, in small type, rather than in a column past the page's edge
-        df = df.assign(verdict=[v if s == LEVELLED else f"{v}<br><small>{s}</small>"
-                                for v, s in zip(df["verdict"], df["schedule"])]).drop(columns="schedule")
+        df = df.assign(verdict=[f"{v}<br><small>{s}</small>" if isinstance(s, str) and s not in (LEVELLED, "–", "")
+                                else v for v, s in zip(df["verdict"], df["schedule"])]).drop(columns="schedule")
     styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                    "font-weight: normal; padding-bottom: 0.4em;"}]))
