@@ -94,9 +94,13 @@ def deephoyer_runs(model: str, dataset: str, profile: str, seeds=None, regulariz
 # Trade-off curves (issue: deciding DeepHoyer's claims): each regularizer's strength on a half-decade
 # geometric grid that contains the reproduction's value (so those runs are shared with the tables), chosen
 # so the curves cover the band from the unregularized accuracy down a few points. The std ratio stays the
-# reproduction's for that regularizer.
-_HALF_DECADES = {"centre": (-1.0, -0.5, 0.0, 0.5, 1.0), "below": (-2.0, -1.5, -1.0, -0.5, 0.0)}
-CURVE_GRID = {"l1": "below", "hoyer": "centre", "hoyer_square": "centre", "transformed_l1": "centre",
+# reproduction's for that regularizer. Hoyer-Square takes one half-decade more: at 60 + 40 + 20 epochs its
+# strongest centre point (2e-3) stayed above the unregularized accuracy minus 2 points under both rules (seeds
+# 0 and 1: ~97.0 % at the threshold, ~96.8 % at the std ratio, the targets ~96.5 and ~96.1), so its curve did
+# not reach the band's lowest target.
+_HALF_DECADES = {"centre": (-1.0, -0.5, 0.0, 0.5, 1.0), "below": (-2.0, -1.5, -1.0, -0.5, 0.0),
+                 "centre_and_above": (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)}
+CURVE_GRID = {"l1": "below", "hoyer": "centre", "hoyer_square": "centre_and_above", "transformed_l1": "centre",
               "group_lasso": "centre", "group_hoyer_square": "centre"}
 CURVE_TABLES = {("lenet_300_100", "mnist")}  # where the profile affords curves
 #: the smoke profile (tests) runs two strengths of the four regularizers the claims compare
