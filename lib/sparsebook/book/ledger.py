@@ -16,7 +16,7 @@ from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
 from .hypersparse import _finished_runs, placeholder_figure
-from .tables import LEVELLED, PALETTE, RULE_LABELS, _group, figure, pm
+from .tables import LEVELLED, PALETTE, RULE_LABELS, STILL_MOVING, _group, figure, pm
 
 __all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
            "convergence_summary", "levelled", "held_back", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger",
@@ -163,9 +163,6 @@ CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over t
 
 #: the phases of an ART run whose accuracy should level off (ART's own is meant to move)
 ART_PHASES = ("warmup", "finetune")
-
-#: what a verdict reads where its setting's schedule has not levelled off
-STILL_MOVING = "still moving"
 
 
 def levelled(pairs, phases: tuple[str, ...] | None = None, reference=None) -> bool:

@@ -54,19 +54,20 @@ def seeds_label(results) -> str:
 _TABLES = [0]  # tables shown so far in this kernel: one notebook, one page, numbered from 1
 
 
-#: what a verdict's ``schedule`` reads where the runs behind it have levelled off
-LEVELLED = "levelled off"
+#: what a verdict's ``schedule`` reads where the runs behind it have levelled off, and how it begins where they
+#: have not (the verdict is then held at undecided)
+LEVELLED, STILL_MOVING = "levelled off", "still moving"
 
 
 def table(df: pd.DataFrame, caption: str, note: str = ""):
     """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
     (``note`` may say why), floats to two decimals. A ``schedule`` column beside a ``verdict`` shows under the
-    verdict it holds back, in small type, and not where it reads :data:`LEVELLED`."""
+    verdict it holds back (:data:`STILL_MOVING`), in small type."""
     _TABLES[0] += 1
     text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
     held = {"verdict", "schedule"} <= set(df.columns)
     if held:  # why a verdict is held reads under it, in small type, rather than in a column past the page's edge
-        df = df.assign(verdict=[f"{v}<br><small>{s}</small>" if isinstance(s, str) and s not in (LEVELLED, "–", "")
+        df = df.assign(verdict=[f"{v}<br><small>{s}</small>" if isinstance(s, str) and s.startswith(STILL_MOVING)
                                 else v for v, s in zip(df["verdict"], df["schedule"])]).drop(columns="schedule")
     styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
