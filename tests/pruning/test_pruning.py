@@ -88,6 +88,22 @@ def test_masked_training_keeps_pruned_weights_exactly_zero(make_opt):
         assert torch.all(params[name][keep] != 0)
 
 
+def test_mask_follows_the_model_to_another_dtype():
+    """The mask's multipliers are cached per dtype: after the model moves, they are made anew, not reused."""
+    torch.manual_seed(0)
+    model = nn.Linear(6, 4)
+    mask = prune_global_magnitude(dict(model.named_parameters()), 0.5)
+    mask.apply(model)
+    model.double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    mask.apply(model)
+    for name, p in model.named_parameters():
+        assert p.dtype == torch.float64
+        assert torch.all(p[~mask.keep[name]] == 0) and torch.all(p[mask.keep[name]] != 0), name
+
+
 def test_mask_round_trip_and_overlap():
     m = prune_global_magnitude(named(), 0.7)
     again = Mask.from_state_dict(m.state_dict())
