@@ -1,5 +1,5 @@
 """The convergence table: a phase has levelled off where its last epochs moved no more than the noise."""
-from sparsebook.book import ledger
+from sparsebook.book import convergence, ledger
 
 
 def run(seed, accs, phase="warmup"):
@@ -10,19 +10,19 @@ def run(seed, accs, phase="warmup"):
 def test_a_flat_phase_that_jitters_from_epoch_to_epoch_has_levelled_off():
     # a constant learning rate: +-1 point from epoch to epoch, seeds that end 0.1 apart
     pairs = [run(s, [40, 50, 52, 50, 52, 50, 52, 51.0 + s / 10]) for s in range(3)]
-    row = ledger.convergence_table(pairs).loc["warmup"]
+    row = convergence.convergence_table(pairs).loc["warmup"]
     assert row["seeds' spread (points)"] < 0.2 < row["epoch-to-epoch spread (points)"]
     assert row["levelled off"] == "yes"
 
 
 def test_a_phase_still_rising_has_not():
     pairs = [run(s, [40 + e + s / 10 for e in range(12)]) for s in range(3)]
-    row = ledger.convergence_table(pairs).loc["warmup"]
+    row = convergence.convergence_table(pairs).loc["warmup"]
     assert row["median change (points)"] == 3 and row["levelled off"].startswith("no")
 
 
 def test_one_seed_is_judged_on_its_own_epochs():
-    row = ledger.convergence_table([run(0, [50, 51, 50, 51, 50, 51])]).loc["warmup"]
+    row = convergence.convergence_table([run(0, [50, 51, 50, 51, 50, 51])]).loc["warmup"]
     assert row["seeds' spread (points)"] == "–" and row["levelled off"] == "yes"
 
 
@@ -30,7 +30,7 @@ def test_a_slow_trend_under_the_jitter_is_caught_by_the_fitted_line():
     # 0.1 point per epoch under +-1 point of jitter: the last 3 epochs against the 3 before barely differ
     accs = [40 + 0.1 * e + (1 if e % 2 else -1) for e in range(40)]
     pairs = [run(s, accs) for s in range(3)]
-    row = ledger.convergence_table(pairs).loc["warmup"]
+    row = convergence.convergence_table(pairs).loc["warmup"]
     assert abs(row["median change (points)"]) < row["epoch-to-epoch spread (points)"]
     assert 1.5 < row["fitted rise, last half (points)"] < 2.5  # 1.9, give or take the jitter
     assert row["levelled off"] == "no: a slow trend beyond the noise"
@@ -46,11 +46,11 @@ def test_the_fitted_line_starts_after_the_last_learning_rate_step():
 
 def test_the_summary_for_prose_names_the_phases_still_moving():
     flat = [run(s, [40, 50, 52, 50, 52, 50, 52, 51.0 + s / 10]) for s in range(3)]
-    assert ledger.convergence_summary(ledger.convergence_table(flat)) == "every phase levelled off"
+    assert convergence.convergence_summary(convergence.convergence_table(flat)) == "every phase levelled off"
     rising = [run(s, [40 + e + s / 10 for e in range(12)], phase="train") for s in range(3)]
-    table = ledger.convergence_table(flat + rising)
-    assert ledger.convergence_summary(table) == ("not every phase levelled off: train (its last epochs moved +3.00 "
-                                                 "points, against a noise of 1.87)")
+    table = convergence.convergence_table(flat + rising)
+    assert convergence.convergence_summary(table) == (
+        "not every phase levelled off: train (its last epochs moved +3.00 points, against a noise of 1.87)")
 
 
 def art_pairs(warmup):
@@ -78,8 +78,8 @@ def test_a_verdict_needs_a_schedule_that_levelled_off():
     assert row["verdict"] == "undecided"
     assert row["schedule"] == "still moving: HyperSparse at 90 %, L1 at 90 % (runs read: reproduced)"
     assert rising.loc[("HyperSparse fewer ART epochs than L1", "90"), "schedule"].endswith("L1 at 90 %")
-    assert ledger.held_back(rising["schedule"]).sum() == 2  # the accuracy rows; the epochs tie either way
-    assert not ledger.levelled(art_pairs([40 + e for e in range(12)]), ledger.ART_PHASES)
+    assert convergence.held_back(rising["schedule"]).sum() == 2  # the accuracy rows; the epochs tie either way
+    assert not convergence.levelled(art_pairs([40 + e for e in range(12)]), convergence.ART_PHASES)
 
 
 def test_a_verdict_is_held_only_by_the_runs_behind_it():
@@ -136,7 +136,7 @@ def test_a_curve_verdict_waits_for_the_claimed_curve_to_level_off():
     # the target 98.5 - 1 = 97.5 lies between the first two strengths of both curves
     row = t.loc[("fixed threshold", "97.50 (−1)")]
     assert row["schedule"] == "still moving: Hoyer-Square at 1e-05–0.0001 (runs read: reproduced)"
-    assert ledger.held_back(t["schedule"]).all()
+    assert convergence.held_back(t["schedule"]).all()
 
 
 
@@ -153,10 +153,10 @@ def test_the_training_figure_draws_each_strength_of_the_compared_curves():
 def test_a_verdicts_few_runs_are_held_against_the_noise_of_their_whole_table():
     # three runs creeping up 0.05 points an epoch, seeds 0.01 apart: against their own spread they move...
     creeping = [run(s, [50 + 0.05 * e + s / 100 for e in range(8)]) for s in range(3)]
-    assert not ledger.levelled(creeping)
+    assert not convergence.levelled(creeping)
     # ...but the table's runs differ by 0.5 points from seed to seed, and that creep is within it
     table = creeping + [(None, {**run(s, [60 + s / 2] * 8)[1], "config": {"model": "n", "seed": s}})
                         for s in range(3)]
-    assert ledger.levelled(creeping, reference=table)
+    assert convergence.levelled(creeping, reference=table)
     # the median over the two settings of their spread over seeds: (0.01 + 0.5) / 2
-    assert ledger.convergence_table(creeping, reference=table).loc["warmup", "seeds' spread (points)"] == 0.255
+    assert convergence.convergence_table(creeping, reference=table).loc["warmup", "seeds' spread (points)"] == 0.255

@@ -10,7 +10,7 @@ of that difference, sqrt(sd_a^2 + sd_b^2) over the seeds. A claim is
   value to compare (a curve that never reaches the accuracy, a run that did not finish).
 
 A verdict also needs the runs behind it to have levelled off: the book's tables hold it at undecided where
-those runs are still moving against the noise of their whole table (:func:`sparsebook.book.ledger.levelled`;
+those runs are still moving against the noise of their whole table (:func:`sparsebook.book.convergence.levelled`;
 on a curve, the runs of the two strengths the estimate lies between, :func:`strengths_at`), and say what
 the runs read.
 

@@ -15,11 +15,11 @@ from ..experiments.grid import REGULARIZER_LABELS, STRUCTURAL_WEIGHT_DECAY
 from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
+from .convergence import ART_PHASES, convergence_summary, convergence_table, hold
 from .hypersparse import _finished_runs, placeholder_figure
-from .tables import LEVELLED, PALETTE, RULE_LABELS, STILL_MOVING, _group, figure, pm
+from .tables import PALETTE, RULE_LABELS, _group, figure, pm
 
-__all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "convergence_table", "CONVERGENCE_CAPTION",
-           "convergence_summary", "levelled", "held_back", "ART_PHASES", "STILL_MOVING", "art_verdicts", "ledger",
+__all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "art_verdicts", "ledger",
            "schedules", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
@@ -147,124 +147,12 @@ def matched_table(pairs) -> pd.DataFrame:
                 behind = [(_between(reg, m["strengths"][reg]),
                            [(row, r) for row, r in pairs if row.regularizer == reg
                             and r["config"]["decay"] in (m["strengths"][reg] or ())]) for reg in (claimed, base)]
-                _hold(record, behind + [("no regularizer", _unregularized(pairs, structural))],
+                hold(record, behind + [("no regularizer", _unregularized(pairs, structural))],
                       ("train", f"finetune_{rule}"), pairs)
                 records.append(record)
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
     return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
-
-
-CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over the runs: the change of test "
-                       "accuracy (points) over its last 3 epochs against the 3 before (half the phase where shorter) "
-                       "and the rise of a line fitted through its last half (from its last learning-rate step on), "
-                       "each against the noise: the larger of the seeds' spread and the epoch-to-epoch spread.")
-
-
-#: the phases of an ART run whose accuracy should level off (ART's own is meant to move)
-ART_PHASES = ("warmup", "finetune")
-
-
-def levelled(pairs, phases: tuple[str, ...] | None = None, reference=None) -> bool:
-    """Has every phase (``phases``: these only) of the runs levelled off by :func:`convergence_table`'s rule
-    (medians over the runs, against the noise of ``reference``'s)? True where no run has finished (no verdict
-    is read from them either)."""
-    table = convergence_table(pairs, phases, reference)
-    return "levelled off" not in table or bool((table["levelled off"] == "yes").all())
-
-
-def _hold(record: dict, behind, phases: tuple[str, ...] | None, reference) -> None:
-    """A verdict needs the runs behind it to have levelled off. ``behind`` holds (label, pairs) per group of
-    those runs, each judged on its own (a claimed method still rising is not hidden by a flat baseline)
-    against the noise of the whole table's runs (``reference``); ``record["schedule"]`` becomes "levelled
-    off", or names the groups still moving and what the runs read, and then the verdict is undecided."""
-    moving = [label for label, pairs in behind if not levelled(pairs, phases, reference)]
-    if not moving:
-        record["schedule"] = LEVELLED
-        return
-    read = "" if record["verdict"] == "undecided" else f" (runs read: {record['verdict']})"
-    record["schedule"] = f"{STILL_MOVING}: {', '.join(moving)}{read}"
-    record["verdict"] = "undecided"
-
-
-def held_back(schedule: pd.Series) -> pd.Series:
-    """Which verdicts (a table's ``schedule`` column) are undecided only because their runs are still moving."""
-    return schedule.str.startswith(STILL_MOVING) & schedule.str.contains("(runs read: ", regex=False)
-
-
-def _noise(seeds: float | None, epoch: float) -> float:
-    """What a phase's change is held against: the larger of the seeds' spread (None: one seed) and the
-    epoch-to-epoch spread."""
-    return max(seeds or 0.0, epoch)
-
-
-def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=None) -> pd.DataFrame:
-    """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
-    to move), two medians over the runs: the change of test accuracy over its last k epochs against the k
-    before (k = 3, or half the phase when shorter; points) and the rise of a line fitted through its last half
-    (:func:`~.claims.fitted_rise`), which catches a slow trend the first misses. Both are held against the
-    noise: the larger of the spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over
-    those 2k epochs (a constant learning rate moves the accuracy from epoch to epoch by more than seeds differ
-    at one epoch). A phase has levelled off where both are within the noise.
-
-    ``reference``: the runs whose spreads set the noise (default: ``pairs``). A verdict's few runs move by
-    their own medians against the noise of their whole table, which three seeds alone would estimate poorly."""
-    records = []
-    done = [r for _, r in pairs if r.get("status") == "finished"]
-    ref = done if reference is None else [r for _, r in reference if r.get("status") == "finished"]
-    for phase in sorted({h["phase"] for r in done for h in r["history"]}):
-        if phases is not None and phase not in phases:
-            continue
-        epochs = max(sum(h["phase"] == phase for h in r["history"]) for r in done)  # runs without it: 0
-        k = min(3, epochs // 2)
-        changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
-        if changes:
-            s = pd.Series(changes)
-            rise = pd.Series([claims.fitted_rise(r["history"], phase) for r in done]).dropna().median()
-            seeds = _seed_spread(ref, phase)
-            epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in ref]).dropna().median()
-            noise = _noise(seeds, epoch)
-            verdict = ("no: still moving beyond the noise" if abs(s.median()) > noise else
-                       "no: a slow trend beyond the noise" if abs(rise) > noise else "yes")  # NaN rise: too short
-            records.append({"phase": phase, "epochs": epochs, "runs": len(changes),
-                            "median change (points)": round(s.median(), 3),
-                            "largest |change| (points)": round(s.abs().max(), 3),
-                            "fitted rise, last half (points)": "–" if pd.isna(rise) else round(rise, 3),
-                            "seeds' spread (points)": "–" if seeds is None else round(seeds, 3),
-                            "epoch-to-epoch spread (points)": round(epoch, 3), "levelled off": verdict})
-    return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
-
-
-def convergence_summary(table: pd.DataFrame) -> str:
-    """One clause for a chapter's prose, from a :func:`convergence_table`: which phases have not levelled off,
-    each with the figure that failed and the noise it was held against."""
-    if "levelled off" not in table:
-        return "no finished run shows whether training levelled off"
-    moving = table[table["levelled off"] != "yes"]
-    if moving.empty:
-        return "every phase levelled off"
-    parts = []
-    for phase, r in moving.iterrows():
-        name = " ".join(map(str, phase)) if isinstance(phase, tuple) else phase
-        seeds = r["seeds' spread (points)"]
-        noise = _noise(None if seeds == "–" else seeds, r["epoch-to-epoch spread (points)"])
-        slow = r["levelled off"].endswith("slow trend beyond the noise")
-        what = (f"a line fitted through its last half rises {r['fitted rise, last half (points)']:+.2f}" if slow
-                else f"its last epochs moved {r['median change (points)']:+.2f}")
-        parts.append(f"{name} ({what} points, against a noise of {noise:.2f})")
-    return "not every phase levelled off: " + "; ".join(parts)
-
-
-def _seed_spread(results, phase: str) -> float | None:
-    """The median, over settings run with several seeds, of the std over seeds of the phase's last accuracy."""
-    by_setting: dict = {}
-    for r in results:
-        last = [h["test_acc"] for h in r["history"] if h["phase"] == phase]
-        if last:
-            key = tuple(sorted((k, str(v)) for k, v in r["config"].items() if k != "seed"))
-            by_setting.setdefault(key, []).append(last[-1])
-    sds = [pd.Series(v).std() for v in by_setting.values() if len(v) > 1]
-    return float(pd.Series(sds).median()) if sds else None
 
 
 def load_art(paper_model: str, profile: str, results_dir, **kw):
@@ -301,7 +189,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                                 "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
                                 "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
-                _hold(records[-1], behind(("hypersparse", base), (sp,)),  # ART's epochs end before fine-tuning
+                hold(records[-1], behind(("hypersparse", base), (sp,)),  # ART's epochs end before fine-tuning
                       ART_PHASES if key == "test_acc_final" else ("warmup",), pairs)
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
             (a_hi, b_hi), (a_lo, b_lo) = accuracies[sps[-1]], accuracies[sps[0]]
@@ -313,7 +201,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                             "sparsity %": f"{100 * sps[-1]:g} vs {100 * sps[0]:g}", "HyperSparse": pm(c.ours, None),
                             "baseline": pm(c.base, None), "effect ± spread": pm(c.effect, c.spread),
                             "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
-            _hold(records[-1], behind(("hypersparse", base), (sps[0], sps[-1])), ART_PHASES, pairs)
+            hold(records[-1], behind(("hypersparse", base), (sps[0], sps[-1])), ART_PHASES, pairs)
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
     order = {claim: i for i, claim in enumerate(dict.fromkeys(r["claim"] for r in records))}
