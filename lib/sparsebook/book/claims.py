@@ -1,13 +1,20 @@
 """Verdicts on the papers' claims, computed from stored runs.
 
 One rule decides every claim: the claimed method's value and the baseline's, each over its seeds; the
-effect is the difference of the means (in the claim's direction) and the spread is the standard deviation
-of that difference, sqrt(sd_a^2 + sd_b^2) over the seeds. A claim is
+effect is the difference of the means (in the claim's direction) and the spread is the half-width of its
+95 % confidence interval (Welch's t interval: the seeds' standard deviations on each side, without assuming
+they are equal; scipy's ``ttest_ind``). A claim is
 
-* **reproduced** where the effect exceeds the spread,
+* **reproduced** where the effect exceeds the spread (the whole interval lies on the claim's side of zero),
 * **not reproduced** where the effect is below minus the spread (the baseline is ahead beyond the noise),
 * **undecided** otherwise: within the spread, fewer than :data:`MIN_SEEDS` seeds on either side, or no
   value to compare (a curve that never reaches the accuracy, a run that did not finish).
+
+An interval rather than one standard deviation of the difference: with three seeds a side, "ahead by more
+than one standard deviation" is met by chance about one time in six where the two methods do not differ
+(and with dozens of rows, by several of them); the 95 % interval asks for a lead that a rerun with other
+seeds would be expected to show again. With three seeds it is about 1.6 to 2.5 times the standard deviation
+of the difference, wider where one side's seeds scatter much more than the other's.
 
 A verdict also needs the runs behind it to have levelled off: the book's tables hold it at undecided where
 those runs are still moving against the noise of their whole table (:func:`sparsebook.book.convergence.levelled`;
@@ -16,7 +23,7 @@ the runs read.
 
 "Sparser at equal accuracy" is read off trade-off curves (:func:`sparsity_at`): each regularizer's
 strengths give points (accuracy, sparsity); the sparsity at a target accuracy is interpolated on the mean
-curve over seeds, and its spread is that of the same interpolation on each seed's own curve.
+curve over seeds, and its spread comes from the same interpolation on each seed's own curve.
 """
 from __future__ import annotations
 
@@ -25,11 +32,14 @@ import statistics
 from dataclasses import dataclass
 
 import pandas as pd
+from scipy import stats
 
 __all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "strengths_at", "curve_frame",
            "curve_means", "matched_accuracy", "levelled_off", "epoch_spread", "fitted_rise"]
 
 MIN_SEEDS = 3
+#: the confidence of the interval a verdict asks to lie on one side of zero
+CONFIDENCE = 0.95
 VERDICTS = ("reproduced", "not reproduced", "undecided")
 
 
@@ -54,6 +64,18 @@ def _sd(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def half_width(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> float:
+    """Half the width of Welch's ``confidence`` interval of mean(a) - mean(b) (two or more values a side):
+    the t quantile at Welch-Satterthwaite's degrees of freedom times the standard error (the interval
+    scipy's ``ttest_ind(a, b, equal_var=False).confidence_interval`` gives; the test holds the two equal).
+    0 where neither side varies: the difference is then known exactly."""
+    va, vb = _sd(a) ** 2 / len(a), _sd(b) ** 2 / len(b)
+    if va + vb == 0:
+        return 0.0
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return float(stats.t.ppf((1 + confidence) / 2, df)) * math.sqrt(va + vb)
+
+
 def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | None = None,
             base_mean: float | None = None, min_seeds: int = MIN_SEEDS) -> Comparison:
     """Decide 'ours beats base' from per-seed values (means may be given when estimated otherwise)."""
@@ -63,10 +85,10 @@ def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | Non
     if ma is None or mb is None:
         return Comparison(ma, mb, None, None, len(a), len(b), "undecided", "nothing to compare on one side")
     sign = 1.0 if higher_is_better else -1.0
-    effect, spread = sign * (ma - mb), math.hypot(_sd(a), _sd(b))
-    if min(len(a), len(b)) < min_seeds:
-        return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided",
-                          f"fewer than {min_seeds} seeds")
+    effect = sign * (ma - mb)
+    spread = half_width(a, b) if min(len(a), len(b)) >= 2 else None  # shown below MIN_SEEDS too: how wide
+    if min(len(a), len(b)) < min_seeds or spread is None:
+        return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided", f"fewer than {min_seeds} seeds")
     if effect > spread:
         verdict, why = "reproduced", "ahead beyond the spread"
     elif effect < -spread:
