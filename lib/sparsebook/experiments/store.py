@@ -130,6 +130,16 @@ def _git_commit() -> str | None:
         return None
 
 
+def _cpu_model() -> str | None:
+    """The CPU's model name (Linux: /proc/cpuinfo; None elsewhere): timings from two machines differ by it,
+    and a cloud machine's CPU may change from one session to the next."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        return None
+
+
 def environment(device: str | torch.device) -> dict:
     """Package versions, machine and device of this process, for the results store."""
     import numpy
@@ -138,7 +148,8 @@ def environment(device: str | torch.device) -> dict:
     env = {
         "python": sys.version.split()[0], "torch": torch.__version__, "torchvision": torchvision.__version__,
         "numpy": numpy.__version__, "platform": platform.platform(), "machine": platform.machine(),
-        "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or None, "cpu_model": _cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(), "device": str(device), "git_commit": _git_commit(),
     }
     if device.type == "cuda":

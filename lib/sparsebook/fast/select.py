@@ -25,9 +25,9 @@ def kth_smallest(values: torch.Tensor, k: int, scratch: torch.Tensor | None = No
                  part_min: int = SELECT_PART_MIN) -> torch.Tensor:
     """``values`` sorted ascending at index ``k`` (0-based), exactly.
 
-    On the CPU by NumPy's introselect (``np.partition``, O(N)), which this machine runs several times
-    faster than ``torch.kthvalue`` (the benchmark page has the figures); for long vectors and high ranks
-    (the thresholds of both papers) on as many parts as torch has threads (:func:`_select_in_parts`). On a
+    On the CPU by NumPy's introselect (``np.partition``, O(N)), faster than ``torch.kthvalue`` on every CPU
+    measured, by 1.2x to 7x (the benchmark page has the last machine's figure); for long vectors and high
+    ranks (the thresholds of both papers) on as many parts as torch has threads (:func:`_select_in_parts`). On a
     GPU by a full sort, the original's way: there ``torch.kthvalue`` over one long vector is about a
     hundred times slower than sorting it (measured on an H100: ``bench/gpu.py``). ``scratch``, a CPU
     tensor shaped and typed like the flattened ``values``, is reordered in place instead of a fresh copy
