@@ -3,7 +3,7 @@
 One rule decides every claim: the claimed method's value and the baseline's, each over its seeds; the
 effect is the difference of the means (in the claim's direction) and the spread is the half-width of its
 95 % confidence interval (Welch's t interval: the seeds' standard deviations on each side, without assuming
-they are equal; scipy's ``ttest_ind``). A claim is
+they are equal; the interval scipy's ``ttest_ind`` gives, :func:`half_width`). A claim is
 
 * **reproduced** where the effect exceeds the spread (the whole interval lies on the claim's side of zero),
 * **not reproduced** where the effect is below minus the spread (the baseline is ahead beyond the noise),

@@ -148,7 +148,7 @@ def matched_table(pairs) -> pd.DataFrame:
                            [(row, r) for row, r in pairs if row.regularizer == reg
                             and r["config"]["decay"] in (m["strengths"][reg] or ())]) for reg in (claimed, base)]
                 hold(record, behind + [("no regularizer", _unregularized(pairs, structural))],
-                      ("train", f"finetune_{rule}"), pairs)
+                     ("train", f"finetune_{rule}"), pairs)
                 records.append(record)
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
@@ -190,7 +190,7 @@ def art_verdicts(pairs) -> pd.DataFrame:
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
                                 "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
                 hold(records[-1], behind(("hypersparse", base), (sp,)),  # ART's epochs end before fine-tuning
-                      ART_PHASES if key == "test_acc_final" else ("warmup",), pairs)
+                     ART_PHASES if key == "test_acc_final" else ("warmup",), pairs)
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
             (a_hi, b_hi), (a_lo, b_lo) = accuracies[sps[-1]], accuracies[sps[0]]
             n = min(len(a_hi), len(b_hi), len(a_lo), len(b_lo))
