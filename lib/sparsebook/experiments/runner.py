@@ -11,6 +11,9 @@ returns the stored result when it already finished. Store layout::
                                              after it (regularizer, sparsity, ART and fine-tuning settings)
     results/_models/<profile>/trained-<key>.pt DeepHoyer's trained network, shared by the runs that differ only
                                              in pruning and fine-tuning
+    results/kept/<profile>/<warmup|trained>-<key>.pt  a shared state committed so that a sweep spanning
+                                             machines does not train it again (``tools/keep_shared.py``);
+                                             read like the two above, never written by a run
 """
 from __future__ import annotations
 
@@ -107,8 +110,9 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
             init = _dense_start(config, profile, results_dir, dev, data_root, progress, compile) \
                 if getattr(config, "start", None) == "dense" else None
             warm = Path(results_dir) / "_models" / profile if share_warmup else None
+            kept = kept_dir(results_dir, profile) if share_warmup else None
             return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress, compile,
-                          init=init, layout=layout, warm_dir=warm)
+                          init=init, layout=layout, warm_dir=warm, kept=kept)
     finally:
         torch.set_num_threads(before)
 
@@ -153,24 +157,32 @@ def shared_path(config, warm_dir: Path) -> Path:
     return Path(warm_dir) / f"{SHARED[config.kind][0]}-{warmup_key(config)}.pt"
 
 
+def kept_dir(results_dir: str | os.PathLike, profile: str) -> Path:
+    """The committed folder of shared states (``tools/keep_shared.py``): runs read it, never write it."""
+    return Path(results_dir) / "kept" / profile
+
+
 def _settings_key(shared: dict) -> str:
     blob = json.dumps(shared, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _stored_warmup(warm_dir: Path, config) -> dict | None:
-    """The stored state to start a run's warm-up (or training) from: its own (same settings), else the longest
-    one that differs only in being shorter. ART's warm-up and DeepHoyer's training run at a constant learning
-    rate, so their first epochs do not depend on how many follow, and continuing a shorter one is exact:
-    lengthening them reuses the epochs already trained. Returns the checkpoint with ``_from`` (the file's
+def _stored_warmup(warm_dirs: list[Path], config) -> dict | None:
+    """The stored state to start a run's warm-up (or training) from, in ``warm_dirs`` (the first that holds
+    one wins): its own (same settings), else the longest one that differs only in being shorter. ART's
+    warm-up and DeepHoyer's training run at a constant learning rate, so their first epochs do not depend on
+    how many follow, and continuing a shorter one is exact: lengthening them reuses the epochs already
+    trained. Returns the checkpoint with ``_from`` (the file's
     stem), or None."""
     prefix, _, length = SHARED[config.kind]
-    shared, own = warmup_settings(config), shared_path(config, warm_dir)
-    warm = load_checkpoint(own)
-    if warm is not None and warm.get("warmup_settings") == shared:
-        return {**warm, "_from": own.stem}
+    shared = warmup_settings(config)
+    for warm_dir in warm_dirs:
+        own = shared_path(config, warm_dir)
+        warm = load_checkpoint(own)
+        if warm is not None and warm.get("warmup_settings") == shared:
+            return {**warm, "_from": own.stem}
     best = None
-    for path in sorted(Path(warm_dir).glob(f"{prefix}-*.pt")):
+    for path in sorted(p for warm_dir in warm_dirs for p in Path(warm_dir).glob(f"{prefix}-*.pt")):
         warm = load_checkpoint(path)
         theirs = (warm or {}).get("warmup_settings") or {}
         shorter = {**theirs, length: shared.get(length)} == shared and theirs.get(length, 0) < shared.get(length, 0) \
@@ -182,7 +194,7 @@ def _stored_warmup(warm_dir: Path, config) -> dict | None:
 
 def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress, compile=False,
            init: dict | None = None, keep_trained: Path | None = None, layout: dict | None = None,
-           warm_dir: Path | None = None) -> dict:
+           warm_dir: Path | None = None, kept: Path | None = None) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
                       config.train_subset, config.test_subset)
@@ -199,7 +211,7 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         warm_path, shared_settings = shared_path(config, warm_dir), warmup_settings(config)
         share = lambda name, state: None if warm_path.exists() else atomic_torch_save(  # noqa: E731
             {**state, "warmup_settings": shared_settings}, warm_path)
-        warm = _stored_warmup(warm_dir, config) if ckpt is None else None
+        warm = _stored_warmup([d for d in (warm_dir, kept) if d is not None], config) if ckpt is None else None
         if warm is not None:  # its time is counted by the run that made it, or (``elapsed``) carried by the file
             ckpt, warmed = {**warm, "settings": settings(config), "elapsed": warm.get("elapsed", 0.0),
                             "cpu_elapsed": warm.get("cpu_elapsed", 0.0)}, warm["_from"]
