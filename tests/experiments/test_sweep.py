@@ -1,5 +1,6 @@
 """The sweep: parallel local workers, a killed worker, submitit's debug executor, SLURM without a cluster,
 and one clear line for bad input."""
+import dataclasses
 import json
 import os
 import signal
@@ -213,3 +214,16 @@ def test_a_killed_sweep_takes_its_workers_with_it(tmp_path):
             time.sleep(0.2)
     finally:
         proc.kill()
+
+
+def test_a_free_worker_takes_a_run_whose_warmup_is_stored_not_one_being_trained(tmp_path):
+    """Seed 0's warm-up stored (or kept), seed 1's not: seed 1's first run trains it, seed 0's runs follow, and
+    seed 1's other runs wait at the end, so a second worker never trains seed 1's warm-up again."""
+    cfgs = [c for c in sweep.plan("hypersparse", "smoke") if c.model == "lenet_300_100"]
+    two = [dataclasses.replace(c, seed=seed) for c in cfgs[:3] for seed in (0, 1)]
+    kept = experiments.runner.shared_path(two[0], tmp_path / "kept" / "smoke")
+    kept.parent.mkdir(parents=True)
+    kept.touch()
+    order = sweep.schedule(two, "smoke", tmp_path)
+    assert [c.seed for c in order] == [1, 0, 0, 0, 1, 1] and order[0] == two[1]
+    assert sweep.schedule(two, "smoke", tmp_path / "empty") == two  # nothing stored: one per warm-up first

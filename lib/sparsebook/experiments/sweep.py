@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from .. import data
 from . import executor
@@ -22,7 +23,7 @@ from .config import resolve_device, run_id, validate
 from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, art_sparsities, deephoyer_curve_runs,
                    deephoyer_runs)
 from .profiles import PROFILES, model_for
-from .runner import warmup_key
+from .runner import kept_dir, shared_path, warmup_key
 
 
 
@@ -53,6 +54,25 @@ def _warmups_first(configs) -> list:
         (rest if key in seen else first).append(cfg)
         seen.add(key)
     return first + rest
+
+
+def schedule(todo, profile: str, results_dir) -> list:
+    """The order to train the missing runs in: the first run of each warm-up (or DeepHoyer training) not stored
+    yet, which trains it; then the runs whose warm-up is stored (``results/_models`` or ``results/kept``); then
+    the rest of the runs waiting on a warm-up being trained. So a free worker takes a run it can start from a
+    stored warm-up rather than train one another worker is training (which would cost it the warm-up's time:
+    an hour for a ResNet seed here), whatever part of a table an earlier session stored."""
+    dirs = (Path(results_dir) / "_models" / profile, kept_dir(results_dir, profile))
+    first, ready, waiting, seen = [], [], [], set()
+    for cfg in todo:
+        if any(shared_path(cfg, d).exists() for d in dirs):
+            ready.append(cfg)
+        elif (key := warmup_key(cfg)) in seen:
+            waiting.append(cfg)
+        else:
+            seen.add(key)
+            first.append(cfg)
+    return first + ready + waiting
 
 
 def plan(part: str, profile: str) -> list:
@@ -168,6 +188,7 @@ def _main(argv) -> int:
             print(f"note: {name} is not found offline ({str(err).splitlines()[0]}); its runs will try "
                   "torchvision's download", flush=True)
     todo, done, busy = executor.partition_plan(configs, args.profile, args.results)
+    todo = schedule(todo, args.profile, args.results)
     print(f"{len(configs)} runs: {len(done)} stored, {len(busy)} being trained by another process, "
           f"{len(todo)} to train", flush=True)
     if args.dry_run:
