@@ -86,7 +86,9 @@ PROFILES: dict[str, Profile] = {
             # training epoch per one-thread worker (channels_last; ~38 s without), ~45 s an ART epoch with its
             # pruned evaluation, so a run takes ~25 min after its warm-up, and the 27 runs with their three
             # warm-ups ~7.3 h on 2 workers: beyond the part's 4-h budget, made one sparsity at a time across
-            # sessions. Half the width would take a third of that but
+            # sessions (tools/keep_shared.py commits the warm-ups between them). On a later session's AMD EPYC
+            # (AVX512) a warm-up epoch took ~20 s and a run after its warm-up ~15 min. Half the width would take
+            # a third of that but
             # leave 344 weights at 99.5 % (this width: ~1,360)
             ("art", "resnet20"): dict(width=16, train_subset=5000, test_subset=2000, warmup_epochs=120,
                                       finetune_epochs=15, art_max_epochs=40, eta=1.5, stop_rule="original",
