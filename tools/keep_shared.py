@@ -18,15 +18,13 @@ import sys
 from pathlib import Path
 
 from sparsebook.experiments import profiles, sweep
-from sparsebook.experiments.runner import kept_dir, shared_path, stored
+from sparsebook.experiments.runner import shared_dirs, shared_path, stored
 from sparsebook.experiments.store import atomic_torch_save, load_checkpoint
 
 
-def pending_states(results: Path, profile: str, models: list[str] | None = None) -> dict[str, list]:
-    """The file name of every shared state a planned run of ``profile`` still needs -> those runs' configs."""
-    configs = [c for part in sweep.PARTS for c in sweep.plan(part, profile)]
-    if models:
-        configs = [c for c in configs if c.model in models]
+def pending_states(results: Path, profile: str, configs: list) -> dict[str, list]:
+    """The file name of every shared state one of ``configs`` still needs (its run is not stored) -> the
+    configs that share it."""
     groups: dict[str, list] = {}
     for cfg in configs:
         groups.setdefault(shared_path(cfg, Path()).name, []).append(cfg)
@@ -44,13 +42,14 @@ def main(argv=None) -> int:
         p.error(f"unknown profile {args.profile!r}; valid profiles: {', '.join(sorted(profiles.PROFILES))}")
     if not args.results.is_dir():
         p.error(f"{args.results} is not a folder")
-    planned = {c.model for part in sweep.PARTS for c in sweep.plan(part, args.profile)}
+    configs = [c for part in sweep.PARTS for c in sweep.plan(part, args.profile)]
+    planned = {c.model for c in configs}
     if args.model and set(args.model) - planned:
         p.error(f"--model: no planned run of {sorted(set(args.model) - planned)} at profile {args.profile!r}; "
                 f"its models: {', '.join(sorted(planned))}")
-    pending = pending_states(args.results, args.profile)
-    wanted = set(pending_states(args.results, args.profile, args.model)) if args.model else set(pending)
-    made, kept = args.results / "_models" / args.profile, kept_dir(args.results, args.profile)
+    pending = pending_states(args.results, args.profile, configs)
+    wanted = [name for name, cfgs in pending.items() if not args.model or any(c.model in args.model for c in cfgs)]
+    made, kept = shared_dirs(args.results, args.profile)
     note = " (dry run)" if args.dry_run else ""
     copied = dropped = 0
     for name in sorted(wanted):

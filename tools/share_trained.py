@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from sparsebook.experiments import config_from_settings
-from sparsebook.experiments.runner import shared_path, warmup_settings
+from sparsebook.experiments.runner import shared_dirs, shared_path, warmup_settings
 from sparsebook.experiments.store import atomic_torch_save, load_checkpoint
 from sparsebook.train.deephoyer import DeepHoyerState
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     ckpt_dir = args.results / "_checkpoints" / args.profile
     if not ckpt_dir.is_dir():
         p.error(f"{ckpt_dir} is not a folder: no checkpoints of profile {args.profile!r} under {args.results}")
-    warm_dir = args.results / "_models" / args.profile
+    warm_dir = shared_dirs(args.results, args.profile)[0]
     written = 0
     for path in sorted(ckpt_dir.glob("*.pt")):
         ckpt = load_checkpoint(path)

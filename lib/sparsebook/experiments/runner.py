@@ -109,10 +109,8 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
                 return done
             init = _dense_start(config, profile, results_dir, dev, data_root, progress, compile) \
                 if getattr(config, "start", None) == "dense" else None
-            warm = Path(results_dir) / "_models" / profile if share_warmup else None
-            kept = kept_dir(results_dir, profile) if share_warmup else None
             return _train(config, profile, path, ckpt_dir / f"{rid}.pt", dev, data_root, progress, compile,
-                          init=init, layout=layout, warm_dir=warm, kept=kept)
+                          init=init, layout=layout, warm_dirs=shared_dirs(results_dir, profile) if share_warmup else ())
     finally:
         torch.set_num_threads(before)
 
@@ -157,9 +155,10 @@ def shared_path(config, warm_dir: Path) -> Path:
     return Path(warm_dir) / f"{SHARED[config.kind][0]}-{warmup_key(config)}.pt"
 
 
-def kept_dir(results_dir: str | os.PathLike, profile: str) -> Path:
-    """The committed folder of shared states (``tools/keep_shared.py``): runs read it, never write it."""
-    return Path(results_dir) / "kept" / profile
+def shared_dirs(results_dir: str | os.PathLike, profile: str) -> tuple[Path, Path]:
+    """Where runs find shared states: ``results/_models/<profile>`` (git-ignored; runs write their own there)
+    and ``results/kept/<profile>`` (committed by ``tools/keep_shared.py``; runs only read it)."""
+    return Path(results_dir) / "_models" / profile, Path(results_dir) / "kept" / profile
 
 
 def _settings_key(shared: dict) -> str:
@@ -167,13 +166,12 @@ def _settings_key(shared: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _stored_warmup(warm_dirs: list[Path], config) -> dict | None:
+def _stored_warmup(warm_dirs, config) -> dict | None:
     """The stored state to start a run's warm-up (or training) from, in ``warm_dirs`` (the first that holds
     one wins): its own (same settings), else the longest one that differs only in being shorter. ART's
     warm-up and DeepHoyer's training run at a constant learning rate, so their first epochs do not depend on
     how many follow, and continuing a shorter one is exact: lengthening them reuses the epochs already
-    trained. Returns the checkpoint with ``_from`` (the file's
-    stem), or None."""
+    trained. Returns the checkpoint with ``_from`` (the file's stem), or None."""
     prefix, _, length = SHARED[config.kind]
     shared = warmup_settings(config)
     for warm_dir in warm_dirs:
@@ -194,7 +192,7 @@ def _stored_warmup(warm_dirs: list[Path], config) -> dict | None:
 
 def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, progress, compile=False,
            init: dict | None = None, keep_trained: Path | None = None, layout: dict | None = None,
-           warm_dir: Path | None = None, kept: Path | None = None) -> dict:
+           warm_dirs: tuple[Path, ...] = ()) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
                       config.train_subset, config.test_subset)
@@ -207,11 +205,11 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
     if ckpt is not None and ckpt.get("settings") != settings(config):
         ckpt = None  # a checkpoint of other settings under this id cannot happen unless the hash collides
     resumed, share, warmed = ckpt is not None, None, None
-    if warm_dir is not None:
-        warm_path, shared_settings = shared_path(config, warm_dir), warmup_settings(config)
+    if warm_dirs:  # the run stores its own shared state in the first, and starts from one in any
+        warm_path, shared_settings = shared_path(config, warm_dirs[0]), warmup_settings(config)
         share = lambda name, state: None if warm_path.exists() else atomic_torch_save(  # noqa: E731
             {**state, "warmup_settings": shared_settings}, warm_path)
-        warm = _stored_warmup([d for d in (warm_dir, kept) if d is not None], config) if ckpt is None else None
+        warm = _stored_warmup(warm_dirs, config) if ckpt is None else None
         if warm is not None:  # its time is counted by the run that made it, or (``elapsed``) carried by the file
             ckpt, warmed = {**warm, "settings": settings(config), "elapsed": warm.get("elapsed", 0.0),
                             "cpu_elapsed": warm.get("cpu_elapsed", 0.0)}, warm["_from"]

@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 from .. import data
 from . import executor
@@ -23,7 +22,7 @@ from .config import resolve_device, run_id, validate
 from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, art_sparsities, deephoyer_curve_runs,
                    deephoyer_runs)
 from .profiles import PROFILES, model_for
-from .runner import kept_dir, shared_path, warmup_key
+from .runner import shared_dirs, shared_path, warmup_key
 
 
 
@@ -62,7 +61,7 @@ def schedule(todo, profile: str, results_dir) -> list:
     the rest of the runs waiting on a warm-up being trained. So a free worker takes a run it can start from a
     stored warm-up rather than train one another worker is training (which would cost it the warm-up's time:
     an hour for a ResNet seed here), whatever part of a table an earlier session stored."""
-    dirs = (Path(results_dir) / "_models" / profile, kept_dir(results_dir, profile))
+    dirs = shared_dirs(results_dir, profile)
     first, ready, waiting, seen = [], [], [], set()
     for cfg in todo:
         if any(shared_path(cfg, d).exists() for d in dirs):
