@@ -1,4 +1,6 @@
 """The convergence table: a phase has levelled off where its last epochs moved no more than the noise."""
+import pandas as pd
+
 from sparsebook.book import convergence, ledger
 
 
@@ -160,3 +162,13 @@ def test_a_verdicts_few_runs_are_held_against_the_noise_of_their_whole_table():
     assert convergence.levelled(creeping, reference=table)
     # the median over the two settings of their spread over seeds: (0.01 + 0.5) / 2
     assert convergence.convergence_table(creeping, reference=table).loc["warmup", "seeds' spread (points)"] == 0.255
+
+
+def test_a_curve_verdict_is_held_against_the_noise_of_its_own_runs():
+    # Hoyer and Transformed L1 curves whose training jumps 10 points from epoch to epoch: were they part of
+    # the noise, Hoyer-Square's 3-point rise would pass for levelled off
+    pairs = curve_pairs(moving="hoyer_square")
+    noisy = [(type(row)(reg), {**r, "history": [{**h, "test_acc": h["test_acc"] + 10 * (i % 2)}
+                                                for i, h in enumerate(r["history"])]})
+             for reg in ("hoyer", "transformed_l1") for row, r in pairs if row.regularizer == "l1"]
+    pd.testing.assert_frame_equal(ledger.matched_table(pairs + noisy), ledger.matched_table(pairs))

@@ -32,7 +32,8 @@ def levelled(pairs, phases: tuple[str, ...] | None = None, reference=None) -> bo
 def hold(record: dict, behind, phases: tuple[str, ...] | None, reference) -> None:
     """A verdict needs the runs behind it to have levelled off. ``behind`` holds (label, pairs) per group of
     those runs, each judged on its own (a claimed method still rising is not hidden by a flat baseline)
-    against the noise of the whole table's runs (``reference``); ``record["schedule"]`` becomes "levelled
+    against the noise of the runs it is compared among (``reference``: the table's runs, or a trade-off
+    claim's two curves and its unregularized runs); ``record["schedule"]`` becomes "levelled
     off", or names the groups still moving and what the runs read, and then the verdict is undecided."""
     moving = [label for label, pairs in behind if not levelled(pairs, phases, reference)]
     if not moving:

@@ -136,6 +136,10 @@ def matched_table(pairs) -> pd.DataFrame:
             if top is None:
                 continue
             frame = claims.curve_frame(pairs, rule, structural)
+            # the claim's own runs set the noise its verdicts are held against: another curve added to the
+            # table (Hoyer, Transformed L1) must not move them
+            own = [(row, r) for row, r in pairs if row.regularizer in (claimed, base)]
+            own += _unregularized(pairs, structural)
             for m in claims.matched_accuracy(frame, claimed, base, top):
                 c = m["comparison"]
                 record = {
@@ -148,7 +152,7 @@ def matched_table(pairs) -> pd.DataFrame:
                            [(row, r) for row, r in pairs if row.regularizer == reg
                             and r["config"]["decay"] in (m["strengths"][reg] or ())]) for reg in (claimed, base)]
                 hold(record, behind + [("no regularizer", _unregularized(pairs, structural))],
-                     ("train", f"finetune_{rule}"), pairs)
+                     ("train", f"finetune_{rule}"), own)
                 records.append(record)
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
