@@ -72,7 +72,8 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     out = capsys.readouterr().out
     tables = {experiments.run_id(c) for m, d in experiments.DEEPHOYER_PLAN
               for _, c in experiments.deephoyer_runs(m, d, "smoke")}
-    curves = {experiments.run_id(c) for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke")}
+    curves = {experiments.run_id(c) for long in (False, True)
+              for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke", long=long)}
     assert len(tables) == 8 + 8 + 5 + 5
     assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == len(tables | curves)
     assert sweep.main(["deephoyer", "--profile", "smoke", "--dataset", "fashion_mnist", "--model", "lenet5",
@@ -82,6 +83,22 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     assert sweep.main(["hypersparse", "--profile", "smoke", "--dry-run", "--results", str(tmp_path)]) == 0
     with pytest.raises(SystemExit):
         sweep.main(["everything"])
+
+
+def test_the_long_curves_rerun_the_element_wise_claim_at_the_papers_training_length(tmp_path, capsys):
+    from dataclasses import replace
+
+    from sparsebook.experiments import sweep
+    short = experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "cpu")
+    long = experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "cpu", long=True)
+    assert {c.train_epochs for _, c in short} == {60} and {c.train_epochs for _, c in long} == {250}
+    # every strength of both curves, and the element-wise unregularized top, with nothing else changed
+    assert len(long) == 36 and {row.group for row, _ in long} == {"element-wise"}
+    assert {replace(c, train_epochs=60) for _, c in long} == {c for row, c in short if row.regularizer in
+                                                              ("none", "l1", "hoyer_square") and c.weight_decay == 0}
+    assert experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "paper", long=True) == []  # 250 already
+    assert sweep.main(["deephoyer", "--train-epochs", "250", "--dry-run", "--results", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.count("to run") == 36
 
 
 def test_cpu_profile_trains_stand_ins_and_says_so():

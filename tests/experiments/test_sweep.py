@@ -158,6 +158,7 @@ def test_slurm_without_sbatch_is_one_line(tmp_path, monkeypatch, capsys):
     (["deephoyer", "--workers", "0", "--profile", "smoke"], "--workers must be"),
     (["deephoyer", "--executor", "slurm", "--profile", "smoke"], "needs --timeout-min"),
     (["deephoyer", "--model", "lenet7"], "no runs of ['lenet7']"),
+    (["hypersparse", "--train-epochs", "250"], "--train-epochs 250 (this part's runs have no train_epochs)"),
 ])
 def test_bad_input_is_one_line_before_any_work(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:

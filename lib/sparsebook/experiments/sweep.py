@@ -80,8 +80,8 @@ def plan(part: str, profile: str) -> list:
         raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(sorted(PROFILES))}")
     if part == "deephoyer":
         cfgs = [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
-        cfgs += [cfg for model, dataset in sorted(CURVE_TABLES)
-                 for _, cfg in deephoyer_curve_runs(model, dataset, profile)]
+        cfgs += [cfg for model, dataset in sorted(CURVE_TABLES) for long in (False, True)
+                 for _, cfg in deephoyer_curve_runs(model, dataset, profile, long=long)]
         return _unique(sorted(cfgs, key=lambda c: c.seed))
     if part == "hypersparse":
         out = []
@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sparsity", nargs="+", type=float, help="only these target sparsities (ART)")
     p.add_argument("--seed", nargs="+", type=int, help="only these seeds")
     p.add_argument("--regularizer", nargs="+", help="only these regularizers")
+    p.add_argument("--train-epochs", nargs="+", type=int,
+                   help="only runs of these training lengths (DeepHoyer: the long curves' 250 at cpu)")
     p.add_argument("--compile", action="store_true",
                    help="train through torch.compile (pays on the ResNets here: see the benchmark page)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored")
@@ -141,11 +143,13 @@ def _select(p, args) -> list:
             p.error(f"--model: no runs of {sorted(wanted - known)} in this part; its models: {sorted(known)}")
         configs = [c for c in configs if c.model in wanted]
     for flag, values, key in (("--dataset", args.dataset, "dataset"), ("--sparsity", args.sparsity, "sparsity"),
-                              ("--seed", args.seed, "seed"), ("--regularizer", args.regularizer, "regularizer")):
+                              ("--seed", args.seed, "seed"), ("--regularizer", args.regularizer, "regularizer"),
+                              ("--train-epochs", args.train_epochs, "train_epochs")):
         if values:
             known = sorted({getattr(c, key, None) for c in configs} - {None})
             configs = [c for c in configs if getattr(c, key, None) in values]
-            filters.append(f"{flag} {' '.join(map(str, values))} (the plan has: {', '.join(map(str, known))})")
+            has = f"the plan has: {', '.join(map(str, known))}" if known else f"this part's runs have no {key}"
+            filters.append(f"{flag} {' '.join(map(str, values))} ({has})")
     if not configs:
         p.error("no run of this part matches " + "; ".join(filters or ["the plan"]))
     for cfg in configs:  # validate everything before training anything
