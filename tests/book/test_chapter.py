@@ -53,6 +53,8 @@ def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
     assert not any(tmp_path.rglob("*.json"))  # reading the ledger trains nothing
     sched = ledger.schedules(tmp_path, "smoke")
     assert set(sched.index.get_level_values("paper")) == {"DeepHoyer", "HyperSparse"}
+    assert {"LeNet-300-100, MNIST", "LeNet-300-100, MNIST, 2 training epochs"} <= set(
+        sched.index.get_level_values("setting"))  # the long curves are a setting of their own
     assert set(sched["levelled off"]) == {"no finished run shows whether training levelled off"}
 
 

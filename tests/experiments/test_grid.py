@@ -200,6 +200,21 @@ def test_rebuild_estimate_of_the_whole_plan_fills_missing_runs_from_their_model(
     assert est.loc["art", "whole plan with the parallel runner (min)"] == round(mean * 2 * len(stored) / 60, 1)
 
 
+def test_a_missing_run_of_another_training_length_is_not_estimated_from_the_shorter_ones():
+    from sparsebook.book import status
+    short = experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke")[:1]
+    long = experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke", long=True)[:1]
+    env = {"wall_time_s": 60.0, "machine": "x86_64", "cpu_count": 2, "torch_threads": 1, "device": "cpu",
+           "torch": "2", "torchvision": "0", "finished_at": "now"}
+    table = status.status_table([{"profile": "smoke", "id": experiments.run_id(cfg), "kind": "deephoyer",
+                                  "status": "finished", "env": env, "config": experiments.settings(cfg)}
+                                 for _, cfg in short])
+    plan = [cfg for _, cfg in short + long]
+    est = status.rebuild_estimate(table, "smoke", {"deephoyer": None}, {"deephoyer": plan})
+    assert est.loc["deephoyer", "planned runs not estimable"] == 1
+    assert est.loc["deephoyer", "whole plan with the parallel runner (min)"] == 0.5
+
+
 def test_a_run_costs_its_core_seconds_and_a_one_thread_run_its_cpu_time_not_its_paused_wall_time():
     from sparsebook.book import status
     paused = {"env": {"wall_time_s": 5000.0, "cpu_time_s": 600.0, "torch_threads": 1, "cpu_count": 2}}

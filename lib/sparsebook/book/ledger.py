@@ -29,9 +29,10 @@ CURVE_CLAIMS = [("hoyer_square", "l1", False), ("group_hoyer_square", "group_las
 
 
 
-def load_curves(model: str, dataset: str, profile: str, results_dir, **kw):
-    """The (row, result) pairs of a table's trade-off curves; missing runs are shown as not run."""
-    return train_or_load(experiments.deephoyer_curve_runs(model, dataset, profile), profile=profile,
+def load_curves(model: str, dataset: str, profile: str, results_dir, long: bool = False, **kw):
+    """The (row, result) pairs of a table's trade-off curves (``long``: the element-wise claim's curves at the
+    paper's training length, :data:`~sparsebook.experiments.LONG_CURVES`); missing runs are shown as not run."""
+    return train_or_load(experiments.deephoyer_curve_runs(model, dataset, profile, long=long), profile=profile,
                          results_dir=results_dir, **kw)
 
 
@@ -54,12 +55,13 @@ def _between(regularizer: str, strengths) -> str:
     return label if strengths is None else f"{label} at {strengths[0]:.3g}–{strengths[1]:.3g}"
 
 
-def curve_figure(pairs):
+def curve_figure(pairs, groups: tuple[bool, ...] = (False, True)):
     """Accuracy against sparsity per regularizer (mean ± std over seeds, one point per strength): element-wise
-    (pruned % of all parameters) and structural (% removed once dead units go), each pruning rule a panel."""
-    fig, axes = figure(2, 2, figsize=(9, 6.4), sharey="row")
+    (pruned % of all parameters) and structural (% removed once dead units go), each pruning rule a panel;
+    ``groups``: the rows, by whether they are structural."""
+    fig, axes = figure(len(groups), 2, figsize=(9, 3.2 * len(groups)), sharey="row", squeeze=False)
     fig.patch.set_facecolor("white")
-    for i, structural in enumerate((False, True)):
+    for i, structural in enumerate(groups):
         regs = [r for r in experiments.CURVE_GRID if (r in STRUCTURAL) == structural]
         for j, rule in enumerate(("threshold", "std_ratio")):
             ax = axes[i][j]
@@ -232,8 +234,11 @@ def _report_position(paper_model: str, base: str) -> str:
 def _curve_settings(results_dir, profile: str):
     """(setting label, pairs) of each DeepHoyer table with trade-off curves at ``profile``."""
     for model, dataset in sorted(experiments.CURVE_TABLES):
-        yield (f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
-               load_curves(model, dataset, profile, results_dir, train=False))
+        setting = f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}"
+        yield setting, load_curves(model, dataset, profile, results_dir, train=False)
+        if (epochs := experiments.long_curve_epochs(profile)) is not None:
+            yield (f"{setting}, {epochs} training epochs",
+                   load_curves(model, dataset, profile, results_dir, long=True, train=False))
 
 
 def _art_settings(results_dir, profile: str):

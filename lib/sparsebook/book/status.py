@@ -38,7 +38,7 @@ def status_table(results) -> pd.DataFrame:
                      "dataset": r.get("dataset_label", c["dataset"]),
                      "regularizer": REGULARIZER_LABELS.get(c["regularizer"], c["regularizer"]),
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
-                     "model_key": c["model"], "dataset_key": c["dataset"],
+                     "model_key": c["model"], "dataset_key": c["dataset"], "epochs_key": c.get("train_epochs", 0),
                      "wall time (s)": round(e["wall_time_s"], 1),
                      "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
                      "core seconds": core_seconds(r),
@@ -57,8 +57,8 @@ def rebuild_estimate(table: pd.DataFrame, profile: str, budgets: dict[str, float
     (the runs' :func:`core_seconds` over the cores), next to a budget in minutes.
 
     ``plans`` (kind -> the configs of the part's whole plan, ``sweep.plan``) adds the whole plan: its stored
-    runs at their own times, each missing run at the mean time of the plan's stored runs of its model and data
-    set (a missing run of a model and data set with none stored cannot be estimated and is counted apart)."""
+    runs at their own times, each missing run at the mean time of the plan's stored runs of its model, data
+    set and training length (a missing run with none such stored cannot be estimated and is counted apart)."""
     rows = []
     for kind, budget in budgets.items():
         t = table[(table.profile == profile) & (table.kind == kind)] if len(table) else table
@@ -85,14 +85,14 @@ def _whole_plan(t: pd.DataFrame, plan: list) -> dict:
     planned = {run_id(cfg) for cfg in plan}
     t = t[t["id"].isin(planned)]  # a stored run of another schedule says nothing about this plan's
     measured = dict(zip(t["id"], t["parallel_s"]))
-    means = t.groupby(["model_key", "dataset_key"])["parallel_s"].mean().to_dict()
+    means = t.groupby(["model_key", "dataset_key", "epochs_key"])["parallel_s"].mean().to_dict()
     total, stored, unknown = 0.0, 0, 0
     for cfg in plan:
-        rid = run_id(cfg)
+        rid, like = run_id(cfg), (cfg.model, cfg.dataset, getattr(cfg, "train_epochs", 0))  # ART: 0
         if rid in measured:
             total, stored = total + measured[rid], stored + 1
-        elif (cfg.model, cfg.dataset) in means:
-            total += means[(cfg.model, cfg.dataset)]
+        elif like in means:
+            total += means[like]
         else:
             unknown += 1
     return {"planned runs": len(plan), "stored of them": stored,
