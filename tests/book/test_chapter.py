@@ -49,6 +49,9 @@ def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
     assert set(t["verdict"]) == {"undecided"} and set(t["verdict"]) <= set(claims.VERDICTS)
     lenet5 = t[(t.paper == "DeepHoyer") & t.setting.str.startswith("LeNet-5")]
     assert len(lenet5) == 2 and (lenet5["at"] == "no trade-off curve at this profile").all()
+    curves = t[(t.paper == "DeepHoyer") & t.setting.str.startswith("LeNet-300-100, MNIST")]
+    assert list(curves.setting) == ["LeNet-300-100, MNIST"] * 2 + ["LeNet-300-100, MNIST, 2 training epochs"]
+    assert curves["at"].str.startswith("no unregularized run is stored").all()  # listed, and why undecided
     assert {"HyperSparse more accurate than L1", "HyperSparse fewer ART epochs than L2"} <= set(t.claim)
     assert not any(tmp_path.rglob("*.json"))  # reading the ledger trains nothing
     sched = ledger.schedules(tmp_path, "smoke")

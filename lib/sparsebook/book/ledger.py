@@ -254,28 +254,29 @@ def _art_settings(results_dir, profile: str):
 def ledger(results_dir, profile: str) -> pd.DataFrame:
     """Every claim the book tests, from both papers, with its verdict computed from the stored runs."""
     rows = []
+    report = "one strength per regularizer: no equal-accuracy comparison"
+
+    def untested(regs, setting: str, why: str):  # a curve claim with nothing to read: undecided, and why
+        rows.extend({"paper": "DeepHoyer", "claim": f"{REGULARIZER_LABELS[claimed]} sparser than "
+                                                     f"{REGULARIZER_LABELS[base]} at equal accuracy",
+                     "setting": setting, "at": why, "effect ± spread": "–", "seeds": "–",
+                     "verdict": claims.compare([], []).verdict, "schedule": "–", "profile": profile,
+                     "reproduction report": report}
+                    for claimed, base, _ in CURVE_CLAIMS if {claimed, base} <= regs)
     for setting, pairs in _curve_settings(results_dir, profile):
         t = matched_table(pairs)
-        if "verdict" in t:
-            for (claim, rule, acc), r in t.iterrows():
-                rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy", "setting": setting,
-                             "at": f"{rule}, accuracy {acc} %",
-                             "effect ± spread": r["effect ± spread (points)"],
-                             "seeds": r["seeds"], "verdict": r["verdict"], "schedule": r["schedule"],
-                             "profile": profile,
-                             "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
+        if "verdict" not in t:
+            untested({row.regularizer for row, _ in pairs}, setting, t["note"].iloc[0])
+        for (claim, rule, acc), r in t.iterrows() if "verdict" in t else ():
+            rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy", "setting": setting,
+                         "at": f"{rule}, accuracy {acc} %", "effect ± spread": r["effect ± spread (points)"],
+                         "seeds": r["seeds"], "verdict": r["verdict"], "schedule": r["schedule"],
+                         "profile": profile, "reproduction report": report})
     for model, dataset in experiments.DEEPHOYER_PLAN:  # tables without curves: one strength per regularizer
-        regs = {row.regularizer for row in experiments.DEEPHOYER_TABLES[dataset]}
-        if (model, dataset) in experiments.CURVE_TABLES:
-            continue
-        for claimed, base, _ in CURVE_CLAIMS:
-            if {claimed, base} <= regs:
-                rows.append({"paper": "DeepHoyer", "claim": f"{REGULARIZER_LABELS[claimed]} sparser than "
-                                                            f"{REGULARIZER_LABELS[base]} at equal accuracy",
-                             "setting": f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
-                             "at": "no trade-off curve at this profile", "effect ± spread": "–", "seeds": "–",
-                             "verdict": claims.compare([], []).verdict, "schedule": "–", "profile": profile,
-                             "reproduction report": "one strength per regularizer: no equal-accuracy comparison"})
+        if (model, dataset) not in experiments.CURVE_TABLES:
+            untested({row.regularizer for row in experiments.DEEPHOYER_TABLES[dataset]},
+                     f"{experiments.MODEL_LABELS[model]}, {DATASETS[dataset].label}",
+                     "no trade-off curve at this profile")
     for paper_model, setting, pairs in _art_settings(results_dir, profile):
         t = art_verdicts(pairs)
         if "verdict" not in t:
