@@ -59,6 +59,8 @@ def curve_figure(pairs, groups: tuple[bool, ...] = (False, True)):
     """Accuracy against sparsity per regularizer (mean ± std over seeds, one point per strength): element-wise
     (pruned % of all parameters) and structural (% removed once dead units go), each pruning rule a panel;
     ``groups``: the rows, by whether they are structural."""
+    if not any(r.get("status") == "finished" for _, r in pairs):
+        return placeholder_figure("accuracy against sparsity: no finished curve run at this profile")
     fig, axes = figure(len(groups), 2, figsize=(9, 3.2 * len(groups)), sharey="row", squeeze=False)
     fig.patch.set_facecolor("white")
     for i, structural in enumerate(groups):
