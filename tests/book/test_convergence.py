@@ -29,13 +29,28 @@ def test_one_seed_is_judged_on_its_own_epochs():
 
 
 def test_a_slow_trend_under_the_jitter_is_caught_by_the_fitted_line():
-    # 0.1 point per epoch under +-1 point of jitter: the last 3 epochs against the 3 before barely differ
+    # 0.1 point per epoch under +-1 point of jitter: the last 4 epochs (a tenth) against the 4 before barely differ
     accs = [40 + 0.1 * e + (1 if e % 2 else -1) for e in range(40)]
     pairs = [run(s, accs) for s in range(3)]
     row = convergence.convergence_table(pairs).loc["warmup"]
     assert abs(row["median change (points)"]) < row["epoch-to-epoch spread (points)"]
     assert 1.5 < row["fitted rise, last half (points)"] < 2.5  # 1.9, give or take the jitter
     assert row["levelled off"] == "no: a slow trend beyond the noise"
+
+
+def test_a_long_noisy_plateau_is_judged_on_a_tenth_of_it_not_on_3_epochs():
+    # 120 epochs at a constant learning rate, 2.5 points of epoch-to-epoch noise (the ResNet warm-up's): 3
+    # epochs against 3 called a third of such flat runs "still moving"; a tenth of the phase, few. A real
+    # rise of 0.1 point an epoch is still caught.
+    import random
+    rng = random.Random(0)
+
+    def share_levelled(slope):
+        return sum(convergence.levelled([run(0, [70 + slope * e + rng.gauss(0, 2.5) for e in range(120)])])
+                   for _ in range(100)) / 100
+    assert convergence.window(120) == 12 and convergence.window(15) == 3 and convergence.window(4) == 2
+    assert share_levelled(0.0) > 0.9
+    assert share_levelled(0.1) < 0.05
 
 
 def test_the_fitted_line_starts_after_the_last_learning_rate_step():

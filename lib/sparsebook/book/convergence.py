@@ -12,13 +12,23 @@ __all__ = ["CONVERGENCE_CAPTION", "ART_PHASES", "levelled", "hold", "held_back",
 
 
 CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over the runs: the change of test "
-                       "accuracy (points) over its last 3 epochs against the 3 before (half the phase where shorter) "
-                       "and the rise of a line fitted through its last half (from its last learning-rate step on), "
-                       "each against the noise: the larger of the seeds' spread and the epoch-to-epoch spread.")
+                       "accuracy (points) over its last tenth (at least 3 epochs; half the phase where shorter) "
+                       "against as many before, and the rise of a line fitted through its last half (from its last "
+                       "learning-rate step on), each against the noise: the larger of the seeds' spread and the "
+                       "epoch-to-epoch spread.")
 
 
 #: the phases of an ART run whose accuracy should level off (ART's own is meant to move)
 ART_PHASES = ("warmup", "finetune")
+
+
+def window(epochs: int) -> int:
+    """How many epochs at the end of a phase of ``epochs`` are compared with as many before them: a tenth of
+    the phase, at least 3 (half the phase where shorter). At a constant learning rate the difference of two
+    3-epoch means has a standard error of 0.8 of the epoch-to-epoch spread, so one unlucky epoch calls a flat
+    phase "still moving" (one seed, 120 flat epochs with Gaussian noise: a third of the draws with 3 epochs,
+    one in twenty with a tenth; tests/book/test_convergence.py). Short fine-tuning phases keep their 3."""
+    return max(min(3, epochs // 2), epochs // 10)
 
 
 def levelled(pairs, phases: tuple[str, ...] | None = None, reference=None) -> bool:
@@ -58,7 +68,7 @@ def _noise(seeds: float | None, epoch: float) -> float:
 def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=None) -> pd.DataFrame:
     """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
     to move), two medians over the runs: the change of test accuracy over its last k epochs against the k
-    before (k = 3, or half the phase when shorter; points) and the rise of a line fitted through its last half
+    before (k: :func:`window`; points) and the rise of a line fitted through its last half
     (:func:`~.claims.fitted_rise`), which catches a slow trend the first misses. Both are held against the
     noise: the larger of the spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over
     those 2k epochs (a constant learning rate moves the accuracy from epoch to epoch by more than seeds differ
@@ -73,7 +83,7 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=No
         if phases is not None and phase not in phases:
             continue
         epochs = max(sum(h["phase"] == phase for h in r["history"]) for r in done)  # runs without it: 0
-        k = min(3, epochs // 2)
+        k = window(epochs)
         changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
         if changes:
             s = pd.Series(changes)
