@@ -205,15 +205,21 @@ def epoch_spread(history: list[dict], phase: str, key: str = "test_acc", last: i
     return None if vals is None else statistics.stdev(vals)
 
 
-def fitted_rise(history: list[dict], phase: str, key: str = "test_acc", least: int = 4) -> float | None:
-    """How much a straight line fitted through a phase's last half rises from its first epoch to its last
-    (points): a slow trend that :func:`levelled_off` (a few epochs against the few before) misses. The line
-    starts after the last learning-rate step in that half, since a step moves the accuracy by design; None
-    when fewer than ``least`` epochs remain."""
+def fitted_span(history: list[dict], phase: str, key: str = "test_acc") -> list[float]:
+    """``key`` over the epochs :func:`fitted_rise` fits: the phase's last half, from its last learning-rate
+    step in that half on (a step moves the accuracy by design)."""
     rows = _epochs(history, phase, key)
     half = rows[len(rows) // 2:]
     start = max((i for i in range(1, len(half)) if half[i].get("lr") != half[i - 1].get("lr")), default=0)
-    vals = [h[key] for h in half[start:]]
+    return [h[key] for h in half[start:]]
+
+
+def fitted_rise(history: list[dict], phase: str, key: str = "test_acc", least: int = 4) -> float | None:
+    """How much a straight line fitted through a phase's last half rises from its first epoch to its last
+    (points): a slow trend that :func:`levelled_off` (a few epochs against the few before) misses. The line
+    starts after the last learning-rate step in that half (:func:`fitted_span`); None when fewer than
+    ``least`` epochs remain."""
+    vals = fitted_span(history, phase, key)
     if len(vals) < least:
         return None
     return statistics.linear_regression(range(len(vals)), vals).slope * (len(vals) - 1)

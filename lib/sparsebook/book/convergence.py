@@ -14,8 +14,9 @@ __all__ = ["CONVERGENCE_CAPTION", "ART_PHASES", "levelled", "hold", "held_back",
 CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over the runs: the change of test "
                        "accuracy (points) over its last tenth (at least 3 epochs; half the phase where shorter) "
                        "against as many before, and the rise of a line fitted through its last half (from its last "
-                       "learning-rate step on), each against the noise: the larger of the seeds' spread and the "
-                       "epoch-to-epoch spread.")
+                       "learning-rate step on), each against its bar: the noise (the larger of the seeds' spread "
+                       "and the epoch-to-epoch spread) or, where larger, twice the standard error that the "
+                       "epoch-to-epoch spread alone gives that figure.")
 
 
 #: the phases of an ART run whose accuracy should level off (ART's own is meant to move)
@@ -59,20 +60,28 @@ def held_back(schedule: pd.Series) -> pd.Series:
     return schedule.str.startswith(STILL_MOVING) & schedule.str.contains("(runs read: ", regex=False)
 
 
-def _noise(seeds: float | None, epoch: float) -> float:
-    """What a phase's change is held against: the larger of the seeds' spread (None: one seed) and the
-    epoch-to-epoch spread."""
-    return max(seeds or 0.0, epoch)
+def _chance(epoch: float, k: int, span: float, runs: int) -> tuple[float, float]:
+    """Twice the standard error that epoch-to-epoch noise alone (spread ``epoch``) gives the median change
+    over ``k`` epochs against the ``k`` before (a difference of two means: sqrt(2 / k)) and the rise of a line
+    fitted through ``span`` epochs (its slope's error times its length), for the median over ``runs`` runs
+    (1.25 / sqrt(runs) of one run's, the median's large-sample efficiency; one run: 1). On a short phase
+    these exceed the spread itself: a 20-epoch fine-tuning at a flat mean would otherwise read "still
+    moving" for one run in two (tests/book/test_convergence.py)."""
+    per_run = 2 * epoch * (1.25 / runs ** 0.5 if runs > 1 else 1.0)
+    rise = (12 * (span - 1) / (span * (span + 1))) ** 0.5 if span > 1 else float("inf")
+    return per_run * (2 / k) ** 0.5, per_run * rise
 
 
 def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=None) -> pd.DataFrame:
     """Has the accuracy levelled off? Per phase (``phases``: these only, e.g. not ART's, where accuracy is meant
     to move), two medians over the runs: the change of test accuracy over its last k epochs against the k
     before (k: :func:`window`; points) and the rise of a line fitted through its last half
-    (:func:`~.claims.fitted_rise`), which catches a slow trend the first misses. Both are held against the
-    noise: the larger of the spread of the phase's last accuracy over seeds and its epoch-to-epoch spread over
-    those 2k epochs (a constant learning rate moves the accuracy from epoch to epoch by more than seeds differ
-    at one epoch). A phase has levelled off where both are within the noise.
+    (:func:`~.claims.fitted_rise`), which catches a slow trend the first misses. Each is held against a bar:
+    the noise, the larger of the spread of the phase's last accuracy over seeds and its epoch-to-epoch spread
+    over those 2k epochs (a constant learning rate moves the accuracy from epoch to epoch by more than seeds
+    differ at one epoch), or, where larger, twice the standard error the epoch-to-epoch spread alone gives
+    that figure (:func:`_chance`: a few epochs, or a line through a few, move by chance by more than the
+    spread). A phase has levelled off where both are within their bars.
 
     ``reference``: the runs whose spreads set the noise (default: ``pairs``). A verdict's few runs move by
     their own medians against the noise of their whole table, which three seeds alone would estimate poorly."""
@@ -88,17 +97,20 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=No
         if changes:
             s = pd.Series(changes)
             rise = pd.Series([claims.fitted_rise(r["history"], phase) for r in done]).dropna().median()
+            span = pd.Series([len(claims.fitted_span(r["history"], phase)) for r in done]).median()
             seeds = _seed_spread(ref, phase)
             epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in ref]).dropna().median()
-            noise = _noise(seeds, epoch)
-            verdict = ("no: still moving beyond the noise" if abs(s.median()) > noise else
-                       "no: a slow trend beyond the noise" if abs(rise) > noise else "yes")  # NaN rise: too short
+            noise = max(seeds or 0.0, epoch)  # one seed: no seeds' spread
+            bar_change, bar_rise = (max(noise, c) for c in _chance(epoch, k, span, len(changes)))
+            verdict = ("no: still moving beyond the noise" if abs(s.median()) > bar_change else
+                       "no: a slow trend beyond the noise" if abs(rise) > bar_rise else "yes")  # NaN rise: too short
             records.append({"phase": phase, "epochs": epochs, "runs": len(changes),
                             "median change (points)": round(s.median(), 3),
-                            "largest |change| (points)": round(s.abs().max(), 3),
                             "fitted rise, last half (points)": "–" if pd.isna(rise) else round(rise, 3),
                             "seeds' spread (points)": "–" if seeds is None else round(seeds, 3),
-                            "epoch-to-epoch spread (points)": round(epoch, 3), "levelled off": verdict})
+                            "epoch-to-epoch spread (points)": round(epoch, 3),
+                            "bar: change / rise (points)": f"{bar_change:.2f} / {bar_rise:.2f}",
+                            "levelled off": verdict})
     return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
 
 
@@ -113,12 +125,11 @@ def convergence_summary(table: pd.DataFrame) -> str:
     parts = []
     for phase, r in moving.iterrows():
         name = " ".join(map(str, phase)) if isinstance(phase, tuple) else phase
-        seeds = r["seeds' spread (points)"]
-        noise = _noise(None if seeds == "–" else seeds, r["epoch-to-epoch spread (points)"])
         slow = r["levelled off"].endswith("slow trend beyond the noise")
+        bar = float(r["bar: change / rise (points)"].split(" / ")[slow])
         what = (f"a line fitted through its last half rises {r['fitted rise, last half (points)']:+.2f}" if slow
                 else f"its last epochs moved {r['median change (points)']:+.2f}")
-        parts.append(f"{name} ({what} points, against a noise of {noise:.2f})")
+        parts.append(f"{name} ({what} points, against a bar of {bar:.2f})")
     return "not every phase levelled off: " + "; ".join(parts)
 
 
