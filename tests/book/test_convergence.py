@@ -1,4 +1,6 @@
 """The convergence table: a phase has levelled off where its last epochs moved no more than the noise."""
+import random
+
 import pandas as pd
 
 from sparsebook.book import convergence, ledger
@@ -38,19 +40,21 @@ def test_a_slow_trend_under_the_jitter_is_caught_by_the_fitted_line():
     assert row["levelled off"] == "no: a slow trend beyond the noise"
 
 
+def share_moving(slope, epochs=20, jitter=1.0, runs=1, draws=200):
+    """The share of ``draws`` random phases (``runs`` runs of ``epochs`` epochs, rising ``slope`` points an
+    epoch under Gaussian ``jitter``) that the rule calls still moving."""
+    rng = random.Random(0)
+    return sum(not convergence.levelled([run(s, [70 + slope * e + rng.gauss(0, jitter) for e in range(epochs)])
+                                         for s in range(runs)]) for _ in range(draws)) / draws
+
+
 def test_a_long_noisy_plateau_is_judged_on_a_tenth_of_it_not_on_3_epochs():
     # 120 epochs at a constant learning rate, 2.5 points of epoch-to-epoch noise (the ResNet warm-up's): 3
     # epochs against 3 called a third of such flat runs "still moving"; a tenth of the phase, few. A real
     # rise of 0.1 point an epoch is still caught.
-    import random
-    rng = random.Random(0)
-
-    def share_levelled(slope):
-        return sum(convergence.levelled([run(0, [70 + slope * e + rng.gauss(0, 2.5) for e in range(120)])])
-                   for _ in range(100)) / 100
     assert convergence.window(120) == 12 and convergence.window(15) == 3 and convergence.window(4) == 2
-    assert share_levelled(0.0) > 0.9
-    assert share_levelled(0.1) < 0.05
+    assert share_moving(0.0, epochs=120, jitter=2.5, draws=100) < 0.1
+    assert share_moving(0.1, epochs=120, jitter=2.5, draws=100) > 0.95
 
 
 def test_a_short_flat_phase_is_held_against_what_chance_moves_a_few_epochs_by():
@@ -58,12 +62,6 @@ def test_a_short_flat_phase_is_held_against_what_chance_moves_a_few_epochs_by():
     # last 10 epochs rises by chance by about the noise itself, so the noise alone as the bar called half
     # of such runs "still moving"; twice the standard error as the bar, about one in ten. A rise of 4
     # points over the phase is still caught in most draws.
-    import random
-    rng = random.Random(0)
-
-    def share_moving(slope, runs=1):
-        return sum(not convergence.levelled([run(s, [70 + slope * e + rng.gauss(0, 1) for e in range(20)])
-                                             for s in range(runs)]) for _ in range(200)) / 200
     assert share_moving(0.0) < 0.2 and share_moving(0.0, runs=3) < 0.15
     assert share_moving(0.2, runs=3) > 0.5
 
