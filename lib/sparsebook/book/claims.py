@@ -35,7 +35,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "strengths_at", "curve_frame",
-           "curve_means", "matched_accuracy", "levelled_off", "epoch_spread", "fitted_rise"]
+           "curve_means", "matched_accuracy", "levelled_off", "epoch_spread", "fitted_span",
+           "fitted_rise", "rise_of"]
 
 MIN_SEEDS = 3
 #: the confidence of the interval a verdict asks to lie on one side of zero
@@ -219,7 +220,12 @@ def fitted_rise(history: list[dict], phase: str, key: str = "test_acc", least: i
     (points): a slow trend that :func:`levelled_off` (a few epochs against the few before) misses. The line
     starts after the last learning-rate step in that half (:func:`fitted_span`); None when fewer than
     ``least`` epochs remain."""
-    vals = fitted_span(history, phase, key)
+    return rise_of(fitted_span(history, phase, key), least)
+
+
+def rise_of(vals: list[float], least: int = 4) -> float | None:
+    """How much a straight line fitted through ``vals`` rises from the first to the last (None when fewer than
+    ``least``): :func:`fitted_rise` on a span already cut."""
     if len(vals) < least:
         return None
     return statistics.linear_regression(range(len(vals)), vals).slope * (len(vals) - 1)

@@ -96,8 +96,9 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=No
         changes = [c for r in done if k and (c := claims.levelled_off(r["history"], phase, last=k)) is not None]
         if changes:
             s = pd.Series(changes)
-            rise = pd.Series([claims.fitted_rise(r["history"], phase) for r in done]).dropna().median()
-            span = pd.Series([len(claims.fitted_span(r["history"], phase)) for r in done]).median()
+            spans = [claims.fitted_span(r["history"], phase) for r in done]
+            rise = pd.Series([claims.rise_of(v) for v in spans]).dropna().median()
+            span = pd.Series([len(v) for v in spans]).median()
             seeds = _seed_spread(ref, phase)
             epoch = pd.Series([claims.epoch_spread(r["history"], phase, last=k) for r in ref]).dropna().median()
             noise = max(seeds or 0.0, epoch)  # one seed: no seeds' spread
@@ -109,7 +110,8 @@ def convergence_table(pairs, phases: tuple[str, ...] | None = None, reference=No
                             "fitted rise, last half (points)": "–" if pd.isna(rise) else round(rise, 3),
                             "seeds' spread (points)": "–" if seeds is None else round(seeds, 3),
                             "epoch-to-epoch spread (points)": round(epoch, 3),
-                            "bar: change / rise (points)": f"{bar_change:.2f} / {bar_rise:.2f}",
+                            "bar: change (points)": round(bar_change, 2),
+                            "bar: rise (points)": round(bar_rise, 2),
                             "levelled off": verdict})
     return pd.DataFrame(records).set_index("phase") if records else pd.DataFrame({"note": ["no finished run"]})
 
@@ -126,7 +128,7 @@ def convergence_summary(table: pd.DataFrame) -> str:
     for phase, r in moving.iterrows():
         name = " ".join(map(str, phase)) if isinstance(phase, tuple) else phase
         slow = r["levelled off"].endswith("slow trend beyond the noise")
-        bar = float(r["bar: change / rise (points)"].split(" / ")[slow])
+        bar = r["bar: rise (points)"] if slow else r["bar: change (points)"]
         what = (f"a line fitted through its last half rises {r['fitted rise, last half (points)']:+.2f}" if slow
                 else f"its last epochs moved {r['median change (points)']:+.2f}")
         parts.append(f"{name} ({what} points, against a bar of {bar:.2f})")
