@@ -44,8 +44,9 @@ def test_art_chapter_checks_before_loading(tmp_path):
 def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
     from sparsebook.book import claims, ledger
     t = ledger.ledger(tmp_path, "smoke")
-    assert list(t.columns) == ["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict", "schedule",
-                               "profile", "reproduction report"]
+    assert list(t.columns) == ["paper", "claim", "setting", "at", "effect ± spread", "seeds", ledger.SEEDS_TO_DECIDE,
+                               "verdict", "schedule", "profile", "reproduction report"]
+    assert set(t[ledger.SEEDS_TO_DECIDE]) == {"–"}  # nothing measured, nothing to plan by
     assert set(t["verdict"]) == {"undecided"} and set(t["verdict"]) <= set(claims.VERDICTS)
     lenet5 = t[(t.paper == "DeepHoyer") & t.setting.str.startswith("LeNet-5")]
     assert len(lenet5) == 2 and (lenet5["at"] == "no trade-off curve at this profile").all()

@@ -1,5 +1,6 @@
 """The one rule behind every verdict (sparsebook.book.claims.compare): Welch's 95 % interval of the
 difference of the means must lie on one side of zero, with at least three seeds a side."""
+import statistics
 import warnings
 
 import pytest
@@ -38,3 +39,19 @@ def test_fewer_than_three_seeds_show_their_spread_but_decide_nothing():
     one = claims.compare([3.0], [0.0, 0.1, 0.2])
     assert one.verdict == "undecided" and one.spread is None
     assert claims.compare([], [1.0]).verdict == "undecided"
+
+
+def test_seeds_to_decide_is_where_the_same_means_and_spreads_would_clear_the_interval():
+    a, b = [0.5, 1.0, 1.5], [-0.5, 0.0, 0.5]  # 1 point apart, undecided on three seeds (above)
+    c = claims.compare(a, b)
+    n = c.seeds_needed
+    assert n is not None and n > 3 and claims.seeds_label(c) == str(n)
+    # n seeds a side drawn at exactly these means and spreads decide it; n - 1 do not
+    z = list(range(n))
+    at = [[m + 0.5 * (x - statistics.mean(z)) / statistics.stdev(z) for x in z] for m in (1.0, 0.0)]
+    assert claims.compare(*at).verdict == "reproduced"
+    assert claims.half_width(a, b, n=n - 1) >= 1.0 > claims.half_width(a, b, n=n)
+    # decided, no effect, or beyond the cap: no estimate to plan by
+    assert claims.seeds_label(claims.compare([2.5, 3.0, 3.5], b)) == "–"
+    assert claims.compare(a, a).seeds_needed is None
+    assert claims.seeds_label(claims.compare([0.0, 0.01, 2.0], [0.0, 0.0, 2.0])) == f"> {claims.SEEDS_CAP}"

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-__all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "sparsity_at", "strengths_at", "curve_frame",
+__all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "seeds_to_decide", "seeds_label", "sparsity_at",
+           "strengths_at", "curve_frame",
            "curve_means", "matched_accuracy", "levelled_off", "epoch_spread", "fitted_span",
            "fitted_rise", "rise_of"]
 
@@ -55,6 +56,9 @@ class Comparison:
     n_base: int
     verdict: str
     why: str = ""
+    #: undecided within the spread (or on too few seeds): seeds a side at which this effect, at these spreads,
+    #: would clear the interval (:func:`seeds_to_decide`); None where decided or not estimable
+    seeds_needed: int | None = None
 
 
 def _clean(values) -> list[float]:
@@ -65,16 +69,43 @@ def _sd(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def half_width(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> float:
+def half_width(a: list[float], b: list[float], confidence: float = CONFIDENCE, n: int | None = None) -> float:
     """Half the width of Welch's ``confidence`` interval of mean(a) - mean(b) (two or more values a side):
     the t quantile at Welch-Satterthwaite's degrees of freedom times the standard error (the interval
     scipy's ``ttest_ind(a, b, equal_var=False).confidence_interval`` gives; the test holds the two equal).
-    0 where neither side varies: the difference is then known exactly."""
-    va, vb = _sd(a) ** 2 / len(a), _sd(b) ** 2 / len(b)
+    0 where neither side varies: the difference is then known exactly. ``n``: as if each side had ``n``
+    values at the spread it shows (:func:`seeds_to_decide`)."""
+    na, nb = (len(a), len(b)) if n is None else (n, n)
+    va, vb = _sd(a) ** 2 / na, _sd(b) ** 2 / nb
     if va + vb == 0:
         return 0.0
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
     return float(stats.t.ppf((1 + confidence) / 2, df)) * math.sqrt(va + vb)
+
+
+#: the most seeds a side :func:`seeds_to_decide` looks at
+SEEDS_CAP = 30
+
+
+def seeds_to_decide(a: list[float], b: list[float], effect: float, cap: int = SEEDS_CAP) -> int | None:
+    """The fewest seeds a side (at least :data:`MIN_SEEDS`) at which Welch's interval would exclude zero if the
+    means' difference stayed ``effect`` and each side's spread stayed what ``a`` and ``b`` show: a planning
+    figure for an undecided claim, not a prediction (three seeds estimate a spread poorly). None where a side
+    has fewer than two values, the effect is zero, or it needs more than ``cap``."""
+    if min(len(a), len(b)) < 2 or not effect:
+        return None
+    for n in range(MIN_SEEDS, cap + 1):
+        if half_width(a, b, n=n) < abs(effect):
+            return n
+    return None
+
+
+def seeds_label(c: Comparison) -> str:
+    """A table's "seeds to decide" cell: the estimate where undecided on the seeds' spread, "> cap" where it
+    needs more than :data:`SEEDS_CAP`, "–" where decided or the effect or spread is unknown."""
+    if c.verdict != "undecided" or c.effect is None or c.spread is None or not c.effect:
+        return "–"
+    return str(c.seeds_needed) if c.seeds_needed is not None else f"> {SEEDS_CAP}"
 
 
 def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | None = None,
@@ -88,14 +119,16 @@ def compare(ours, base, *, higher_is_better: bool = True, ours_mean: float | Non
     sign = 1.0 if higher_is_better else -1.0
     effect = sign * (ma - mb)
     spread = half_width(a, b) if min(len(a), len(b)) >= 2 else None  # shown below MIN_SEEDS too: how wide
+    needed = seeds_to_decide(a, b, effect)
     if min(len(a), len(b)) < min_seeds or spread is None:
-        return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided", f"fewer than {min_seeds} seeds")
+        return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided", f"fewer than {min_seeds} seeds",
+                          needed)
     if effect > spread:
         verdict, why = "reproduced", "ahead beyond the spread"
     elif effect < -spread:
         verdict, why = "not reproduced", "behind beyond the spread"
     else:
-        verdict, why = "undecided", "within the spread"
+        return Comparison(ma, mb, effect, spread, len(a), len(b), "undecided", "within the spread", needed)
     return Comparison(ma, mb, effect, spread, len(a), len(b), verdict, why)
 
 
@@ -172,7 +205,7 @@ def matched_accuracy(frame: pd.DataFrame, claimed: str, baseline: str, top: floa
                     ours_mean=est_a, base_mean=est_b)
         if c.verdict != "undecided" and min(n_a, n_b) < MIN_SEEDS:
             c = Comparison(c.ours, c.base, c.effect, c.spread, n_a, n_b, "undecided",
-                           f"fewer than {MIN_SEEDS} seeds")
+                           f"fewer than {MIN_SEEDS} seeds", seeds_to_decide(seeds_a, seeds_b, c.effect))
         if est_a is None or est_b is None:
             c = Comparison(est_a, est_b, None, None, n_a, n_b, "undecided",
                            "a curve misses the target")

@@ -26,7 +26,8 @@ __all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "art_v
 BAND = 4.0
 #: the claims of "sparser at equal accuracy": (claimed, baseline, structural)
 CURVE_CLAIMS = [("hoyer_square", "l1", False), ("group_hoyer_square", "group_lasso", True)]
-
+#: the verdict tables' column for :func:`~.claims.seeds_label`
+SEEDS_TO_DECIDE = "seeds to decide (estimate)"
 
 
 def load_curves(model: str, dataset: str, profile: str, results_dir, long: bool = False, **kw):
@@ -151,7 +152,7 @@ def matched_table(pairs) -> pd.DataFrame:
                     "pruning": RULE_LABELS[rule], "at accuracy (%)": f"{m['target']:.2f} (−{m['drop']:g})",
                     "sparsity (%): claimed / baseline": f"{pm(c.ours, None)} / {pm(c.base, None)}",
                     "effect ± spread (points)": pm(c.effect, c.spread), "seeds": f"{c.n_ours} / {c.n_base}",
-                    "verdict": c.verdict}
+                    SEEDS_TO_DECIDE: claims.seeds_label(c), "verdict": c.verdict}
                 behind = [(_between(reg, m["strengths"][reg]),
                            [(row, r) for row, r in pairs if row.regularizer == reg
                             and r["config"]["decay"] in (m["strengths"][reg] or ())]) for reg in (claimed, base)]
@@ -196,7 +197,8 @@ def art_verdicts(pairs) -> pd.DataFrame:
                 records.append({"claim": f"HyperSparse {claim} than {REGULARIZER_LABELS[base]}",
                                 "sparsity %": f"{100 * sp:g}", "HyperSparse": pm(c.ours, None, 2),
                                 "baseline": pm(c.base, None, 2), "effect ± spread": pm(c.effect, c.spread),
-                                "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
+                                "seeds": f"{c.n_ours} / {c.n_base}", SEEDS_TO_DECIDE: claims.seeds_label(c),
+                                "verdict": c.verdict})
                 hold(records[-1], behind(("hypersparse", base), (sp,)),  # ART's epochs end before fine-tuning
                      ART_PHASES if key == "test_acc_final" else ("warmup",), pairs)
         if len(sps) > 1:  # the lead grows: per-seed differences at the highest sparsity against the lowest
@@ -208,7 +210,8 @@ def art_verdicts(pairs) -> pd.DataFrame:
             records.append({"claim": f"lead over {REGULARIZER_LABELS[base]} grows with sparsity",
                             "sparsity %": f"{100 * sps[-1]:g} vs {100 * sps[0]:g}", "HyperSparse": pm(c.ours, None),
                             "baseline": pm(c.base, None), "effect ± spread": pm(c.effect, c.spread),
-                            "seeds": f"{c.n_ours} / {c.n_base}", "verdict": c.verdict})
+                            "seeds": f"{c.n_ours} / {c.n_base}", SEEDS_TO_DECIDE: claims.seeds_label(c),
+                            "verdict": c.verdict})
             hold(records[-1], behind(("hypersparse", base), (sps[0], sps[-1])), ART_PHASES, pairs)
     if not records:
         return pd.DataFrame({"note": ["no finished run at this profile"]})
@@ -261,7 +264,7 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
     def untested(regs, setting: str, why: str):  # a curve claim with nothing to read: undecided, and why
         rows.extend({"paper": "DeepHoyer", "claim": f"{REGULARIZER_LABELS[claimed]} sparser than "
                                                      f"{REGULARIZER_LABELS[base]} at equal accuracy",
-                     "setting": setting, "at": why, "effect ± spread": "–", "seeds": "–",
+                     "setting": setting, "at": why, "effect ± spread": "–", "seeds": "–", SEEDS_TO_DECIDE: "–",
                      "verdict": claims.compare([], []).verdict, "schedule": "–", "profile": profile,
                      "reproduction report": report}
                     for claimed, base, _ in CURVE_CLAIMS if {claimed, base} <= regs)
@@ -272,8 +275,8 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
         for (claim, rule, acc), r in t.iterrows() if "verdict" in t else ():
             rows.append({"paper": "DeepHoyer", "claim": f"{claim} at equal accuracy", "setting": setting,
                          "at": f"{rule}, accuracy {acc} %", "effect ± spread": r["effect ± spread (points)"],
-                         "seeds": r["seeds"], "verdict": r["verdict"], "schedule": r["schedule"],
-                         "profile": profile, "reproduction report": report})
+                         "seeds": r["seeds"], SEEDS_TO_DECIDE: r[SEEDS_TO_DECIDE], "verdict": r["verdict"],
+                         "schedule": r["schedule"], "profile": profile, "reproduction report": report})
     for model, dataset in experiments.DEEPHOYER_PLAN:  # tables without curves: one strength per regularizer
         if (model, dataset) not in experiments.CURVE_TABLES:
             untested({row.regularizer for row in experiments.DEEPHOYER_TABLES[dataset]},
@@ -287,9 +290,11 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
             base = "l1" if claim.endswith("L1") else "l2"
             report = _report_position(paper_model, base) if "accurate" in claim else "–"
             rows.append({"paper": "HyperSparse", "claim": claim, "setting": setting, "at": f"sparsity {sp} %",
-                         "effect ± spread": r["effect ± spread"], "seeds": r["seeds"], "verdict": r["verdict"],
+                         "effect ± spread": r["effect ± spread"], "seeds": r["seeds"],
+                         SEEDS_TO_DECIDE: r[SEEDS_TO_DECIDE], "verdict": r["verdict"],
                          "schedule": r["schedule"], "profile": profile, "reproduction report": report})
-    return pd.DataFrame(rows, columns=["paper", "claim", "setting", "at", "effect ± spread", "seeds", "verdict",
+    return pd.DataFrame(rows, columns=["paper", "claim", "setting", "at", "effect ± spread", "seeds", SEEDS_TO_DECIDE,
+                                       "verdict",
                                        "schedule", "profile", "reproduction report"])
 
 
