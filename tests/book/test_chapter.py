@@ -99,3 +99,15 @@ def test_a_held_verdict_shows_why_under_it_with_room_to_read_as_a_sentence():
     assert "min-width: 11em" in html and "caption-side: top" in html
     assert tables.LEVELLED not in html and ">schedule<" not in html and list(df.columns) == ["verdict", "schedule"]
     assert "min-width" not in tables.table(pd.DataFrame({"verdict": ["undecided"]}), "No schedule.").to_html()
+
+
+def test_alpha_schedule_counts_the_paper_factors_epochs_over_the_same_range():
+    from sparsebook.book import hypersparse
+
+    def run(epochs, eta=2.0):  # alpha doubles each ART epoch from 1e-6: 2 ** (epochs - 1) at the stop
+        return None, {"status": "finished", "config": {"lambda_init": 1e-6, "eta": eta},
+                      "final": {"alpha_at_stop": 1e-6 * eta ** (epochs - 1), "art_epochs": epochs}}
+    text = hypersparse.alpha_schedule([run(4), run(6), (None, {"status": "failed"})], paper_eta=2 ** 0.5)
+    assert "factor 2 per ART epoch from 1e-06 to between 8e-06 and 3.2e-05" in text
+    assert "over 4 to 6 ART epochs (2 runs)" in text and "would take 7 to 11 epochs" in text
+    assert hypersparse.alpha_schedule([], 1.05) == "no finished run shows how far alpha grew"

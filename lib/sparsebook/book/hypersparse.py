@@ -6,6 +6,7 @@ shows its status instead of a number.
 """
 from __future__ import annotations
 
+import math
 import statistics
 
 import numpy as np
@@ -18,7 +19,7 @@ from .tables import PALETTE, STATUS_LABELS, _finished, _group, figure, mean_std,
 
 __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figure", "distribution_figure",
            "art_curves_figure", "accuracy_vs_sparsity_figure", "convergence_figure", "art_epochs_table",
-           "overlap_table", "first_finished", "placeholder_figure", "shown_snapshots"]
+           "overlap_table", "first_finished", "placeholder_figure", "shown_snapshots", "alpha_schedule"]
 
 
 REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
@@ -265,3 +266,22 @@ def art_epochs_table(pairs) -> pd.DataFrame:
         cols.setdefault(REGULARIZER_LABELS[row.regularizer], {})[f"{100 * row.sparsity:g} %"] = (
             mean_std([r["final"]["art_epochs"] for r in done], 1) if done else _status(results) or "–")
     return pd.DataFrame(cols).rename_axis("sparsity")
+
+
+def alpha_schedule(pairs, paper_eta: float) -> str:
+    """One sentence for a chapter: how far ART's alpha grew in the stored runs (from its initial value, by
+    ``eta`` per epoch, to its value at the stop) over how many ART epochs, and how many epochs the paper's
+    growth factor ``paper_eta`` would take over the same range (a faster growth buys fewer ART epochs)."""
+    done = [r for _, r in pairs if r.get("status") == "finished" and r["final"].get("alpha_at_stop")]
+    if not done:
+        return "no finished run shows how far alpha grew"
+    start = {r["config"]["lambda_init"] for r in done}
+    etas = {r["config"]["eta"] for r in done}
+    stops = [r["final"]["alpha_at_stop"] for r in done]
+    epochs = [r["final"]["art_epochs"] for r in done]
+    paper = [math.log(a / r["config"]["lambda_init"]) / math.log(paper_eta) + 1 for a, r in zip(stops, done)]
+    span = "{:.3g}".format if len(start) == 1 else (lambda _: "its initial value")
+    return (f"alpha grew by a factor {'/'.join(f'{e:g}' for e in sorted(etas))} per ART epoch from "
+            f"{span(next(iter(start)))} to between {min(stops):.3g} and {max(stops):.3g} at the stop, over "
+            f"{min(epochs)} to {max(epochs)} ART epochs ({len(done)} runs); at the paper's factor "
+            f"{paper_eta:g} the same range would take {math.ceil(min(paper))} to {math.ceil(max(paper))} epochs")
