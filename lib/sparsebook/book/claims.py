@@ -35,9 +35,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["MIN_SEEDS", "VERDICTS", "Comparison", "compare", "seeds_to_decide", "seeds_label", "sparsity_at",
-           "strengths_at", "curve_frame",
-           "curve_means", "matched_accuracy", "levelled_off", "epoch_spread", "fitted_span",
-           "fitted_rise", "rise_of"]
+           "strengths_at", "curve_frame", "curve_means", "matched_accuracy", "levelled_off", "epoch_spread",
+           "fitted_span", "fitted_rise", "rise_of"]
 
 MIN_SEEDS = 3
 #: the confidence of the interval a verdict asks to lie on one side of zero
