@@ -99,6 +99,11 @@ def test_a_held_verdict_shows_why_under_it_with_room_to_read_as_a_sentence():
     assert "min-width: 11em" in html and "caption-side: top" in html
     assert tables.LEVELLED not in html and ">schedule<" not in html and list(df.columns) == ["verdict", "schedule"]
     assert "min-width" not in tables.table(pd.DataFrame({"verdict": ["undecided"]}), "No schedule.").to_html()
+    # the seeds that would decide a verdict read under it too, after why it is held
+    df[tables.SEEDS_TO_DECIDE] = ["5", "–", "> 30"]
+    html = tables.table(df, "Verdicts.").to_html()
+    assert "L1 at 90 %</small><br><small>estimate: 5 seeds a side would decide it</small>" in html
+    assert "estimate: > 30 seeds" in html and html.count("<small>") == 3 and tables.SEEDS_TO_DECIDE not in html
 
 
 def test_alpha_schedule_counts_the_paper_factors_epochs_over_the_same_range():

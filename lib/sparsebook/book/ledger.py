@@ -17,17 +17,15 @@ from . import claims
 from .chapter import art_chapter
 from .convergence import ART_PHASES, convergence_summary, convergence_table, hold
 from .hypersparse import _finished_runs, placeholder_figure
-from .tables import PALETTE, RULE_LABELS, _group, figure, pm
+from .tables import PALETTE, RULE_LABELS, SEEDS_TO_DECIDE, _group, figure, pm
 
-__all__ = ["PALETTE", "curve_figure", "training_figure", "matched_table", "art_verdicts", "ledger",
+__all__ = ["PALETTE", "SEEDS_TO_DECIDE", "curve_figure", "training_figure", "matched_table", "art_verdicts", "ledger",
            "schedules", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
 #: the claims of "sparser at equal accuracy": (claimed, baseline, structural)
 CURVE_CLAIMS = [("hoyer_square", "l1", False), ("group_hoyer_square", "group_lasso", True)]
-#: the verdict tables' column for :func:`~.claims.seeds_label`
-SEEDS_TO_DECIDE = "seeds to decide (estimate)"
 
 
 def load_curves(model: str, dataset: str, profile: str, results_dir, long: bool = False, **kw):

@@ -15,8 +15,8 @@ import seaborn as sns
 
 from ..experiments.profiles import departures
 
-__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "figure", "table", "mean_std", "pm", "seeds_label",
-           "departures_table"]
+__all__ = ["PALETTE", "RULE_LABELS", "STATUS_LABELS", "SEEDS_TO_DECIDE", "figure", "table", "mean_std", "pm",
+           "seeds_label", "departures_table"]
 
 RULE_LABELS = {"threshold": "fixed threshold", "std_ratio": "std ratio"}
 
@@ -57,18 +57,24 @@ _TABLES = [0]  # tables shown so far in this kernel: one notebook, one page, num
 #: what a verdict's ``schedule`` reads where the runs behind it have levelled off, and how it begins where they
 #: have not (the verdict is then held at undecided)
 LEVELLED, STILL_MOVING = "levelled off", "still moving"
+#: a verdict table's column for :func:`~.claims.seeds_label`; :func:`table` shows it under the verdict
+SEEDS_TO_DECIDE = "seeds to decide (estimate)"
 
 
 def table(df: pd.DataFrame, caption: str, note: str = ""):
     """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
     (``note`` may say why), floats to two decimals. A ``schedule`` column beside a ``verdict`` shows under the
-    verdict it holds back (:data:`STILL_MOVING`), in small type."""
+    verdict it holds back (:data:`STILL_MOVING`), in small type; so does a :data:`SEEDS_TO_DECIDE` column."""
     _TABLES[0] += 1
     text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
     held = {"verdict", "schedule"} <= set(df.columns)
     if held:  # why a verdict is held reads under it, in small type, rather than in a column past the page's edge
         df = df.assign(verdict=[f"{v}<br><small>{s}</small>" if isinstance(s, str) and s.startswith(STILL_MOVING)
                                 else v for v, s in zip(df["verdict"], df["schedule"])]).drop(columns="schedule")
+    if {"verdict", SEEDS_TO_DECIDE} <= set(df.columns):  # the same for the seeds that would decide it
+        df = df.assign(verdict=[v if n == "–" else f"{v}<br><small>estimate: {n} seeds a side would decide it</small>"
+                                for v, n in zip(df["verdict"], df[SEEDS_TO_DECIDE])]).drop(columns=SEEDS_TO_DECIDE)
+        held = True
     styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                    "font-weight: normal; padding-bottom: 0.4em;"}]))
