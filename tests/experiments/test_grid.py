@@ -93,12 +93,12 @@ def test_the_long_curves_rerun_the_element_wise_claim_at_the_papers_training_len
     long = experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "cpu", long=True)
     assert {c.train_epochs for _, c in short} == {60} and {c.train_epochs for _, c in long} == {250}
     # every strength of both curves, and the element-wise unregularized top, with nothing else changed
-    assert len(long) == 36 and {row.group for row, _ in long} == {"element-wise"}
+    assert len(long) == 39 and {row.group for row, _ in long} == {"element-wise"}
     assert {replace(c, train_epochs=60) for _, c in long} == {c for row, c in short if row.regularizer in
                                                               ("none", "l1", "hoyer_square") and c.weight_decay == 0}
     assert experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "paper", long=True) == []  # 250 already
     assert sweep.main(["deephoyer", "--train-epochs", "250", "--dry-run", "--results", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.count("to run") == 36
+    assert capsys.readouterr().out.count("to run") == 39
 
 
 def test_cpu_profile_trains_stand_ins_and_says_so():

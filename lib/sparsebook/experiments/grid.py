@@ -100,10 +100,13 @@ def deephoyer_runs(model: str, dataset: str, profile: str, seeds=None, regulariz
 # reproduction's for that regularizer. Hoyer-Square takes one half-decade more: at 60 + 40 + 20 epochs its
 # strongest centre point (2e-3) stayed above the unregularized accuracy minus 2 points under both rules (seeds
 # 0 and 1: ~97.0 % at the threshold, ~96.8 % at the std ratio, the targets ~96.5 and ~96.1), so its curve did
-# not reach the band's lowest target.
-_HALF_DECADES = {"centre": (-1.0, -0.5, 0.0, 0.5, 1.0), "below": (-2.0, -1.5, -1.0, -0.5, 0.0),
+# not reach the band's lowest target. L1 takes one half-decade above the reproduction's value for the same
+# reason: at the long curves' 250 training epochs its strongest point (1e-3) stayed above that target on one
+# seed of three (seed 0: 96.49 % against 96.43 at the threshold, 96.29 against 96.04 at the std ratio), so
+# that seed's own curve gave no estimate there and the row had two seeds.
+_HALF_DECADES = {"centre": (-1.0, -0.5, 0.0, 0.5, 1.0), "below_and_above": (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5),
                  "centre_and_above": (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)}
-CURVE_GRID = {"l1": "below", "hoyer": "centre", "hoyer_square": "centre_and_above", "transformed_l1": "centre",
+CURVE_GRID = {"l1": "below_and_above", "hoyer": "centre", "hoyer_square": "centre_and_above", "transformed_l1": "centre",
               "group_lasso": "centre", "group_hoyer_square": "centre"}
 CURVE_TABLES = {("lenet_300_100", "mnist")}  # where the profile affords curves
 #: the smoke profile (tests) runs two strengths of the four regularizers the claims compare
@@ -113,7 +116,7 @@ CURVE_SMOKE = {"regularizers": ("l1", "hoyer_square", "group_lasso", "group_hoye
 # the last 30 epochs, three seeds), which holds its verdicts. A probe of 200 epochs (Hoyer-Square at 2e-3, one
 # seed, not book evidence) passed the convergence rule's fitted line only at ~200 (its last half still rose
 # 1.0 points at 60, 0.5 at 120, 0.2 at 180, 0.1 at 200). The profile's own schedule stays for every other run:
-# these 36 runs cost ~15 min each here (one thread). Absent where the profile trains 250 anyway.
+# these 39 runs cost ~15 min each here (one thread). Absent where the profile trains 250 anyway.
 LONG_CURVES = {"regularizers": ("l1", "hoyer_square"), "train_epochs": {"cpu": 250, "smoke": 2}}
 
 
