@@ -106,8 +106,8 @@ def deephoyer_runs(model: str, dataset: str, profile: str, seeds=None, regulariz
 # that seed's own curve gave no estimate there and the row had two seeds.
 _HALF_DECADES = {"centre": (-1.0, -0.5, 0.0, 0.5, 1.0), "below_and_above": (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5),
                  "centre_and_above": (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)}
-CURVE_GRID = {"l1": "below_and_above", "hoyer": "centre", "hoyer_square": "centre_and_above", "transformed_l1": "centre",
-              "group_lasso": "centre", "group_hoyer_square": "centre"}
+CURVE_GRID = {"l1": "below_and_above", "hoyer": "centre", "hoyer_square": "centre_and_above",
+              "transformed_l1": "centre", "group_lasso": "centre", "group_hoyer_square": "centre"}
 CURVE_TABLES = {("lenet_300_100", "mnist")}  # where the profile affords curves
 #: the smoke profile (tests) runs two strengths of the four regularizers the claims compare
 CURVE_SMOKE = {"regularizers": ("l1", "hoyer_square", "group_lasso", "group_hoyer_square"), "points": 2}
