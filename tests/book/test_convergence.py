@@ -169,6 +169,15 @@ def test_a_curve_verdict_waits_for_the_claimed_curve_to_level_off():
     assert convergence.held_back(t["schedule"]).all()
 
 
+def test_the_verdicts_are_summed_up_per_claim_and_training_length():
+    summary = ledger.verdict_summary({"10 training epochs": ledger.matched_table(curve_pairs()),
+                                      "30 training epochs": ledger.matched_table(curve_pairs("hoyer_square"))})
+    # the levelled curves decide all six rows (two rules, three targets); the moving ones hold all six
+    assert summary == ("Hoyer-Square sparser than L1, 12 rows: reproduced in 6 (10 training epochs: fixed "
+                       "threshold at −0.5, −1 and −2, std ratio at −0.5, −1 and −2); not reproduced in 0; "
+                       "undecided in 6, 6 of them held because runs behind them are still moving")
+    assert "no claim has a verdict yet" in ledger.verdict_summary({"10 training epochs": ledger.matched_table([])})
+
 
 def test_the_training_figure_draws_each_strength_of_the_compared_curves():
     fig = ledger.training_figure(curve_pairs(moving="hoyer_square"))

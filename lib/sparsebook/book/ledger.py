@@ -17,10 +17,10 @@ from . import claims
 from .chapter import art_chapter
 from .convergence import ART_PHASES, convergence_summary, convergence_table, hold
 from .hypersparse import _finished_runs, placeholder_figure
-from .tables import PALETTE, RULE_LABELS, SEEDS_TO_DECIDE, _group, figure, pm
+from .tables import PALETTE, RULE_LABELS, SEEDS_TO_DECIDE, STILL_MOVING, _group, figure, pm
 
-__all__ = ["PALETTE", "SEEDS_TO_DECIDE", "curve_figure", "training_figure", "matched_table", "art_verdicts", "ledger",
-           "schedules", "load_curves", "load_art"]
+__all__ = ["PALETTE", "SEEDS_TO_DECIDE", "curve_figure", "training_figure", "matched_table", "verdict_summary",
+           "art_verdicts", "ledger", "schedules", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
@@ -160,6 +160,40 @@ def matched_table(pairs) -> pd.DataFrame:
     if not records:
         return pd.DataFrame({"note": ["no unregularized run is stored at this profile, so no target accuracy"]})
     return pd.DataFrame(records).set_index(["claim", "pruning", "at accuracy (%)"])
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def verdict_summary(by_schedule: dict[str, pd.DataFrame]) -> str:
+    """One sentence per claim from :func:`matched_table` tables (keyed by the schedule they were trained at, e.g.
+    "60 training epochs"): how many of its rows each verdict took, where it was decided (pruning rule and
+    accuracy drop), and how many undecided rows are held because the runs behind them still move."""
+    frames = [(label, t.reset_index()) for label, t in by_schedule.items() if "verdict" in t]
+    claims_ = list(dict.fromkeys(c for _, t in frames for c in t["claim"]))
+    if not claims_:
+        return "no claim has a verdict yet: no unregularized run is stored to set the target accuracy"
+    sentences = []
+    for claim in claims_:
+        rows = [(label, r) for label, t in frames for _, r in t[t["claim"] == claim].iterrows()]
+        parts = []
+        for verdict in ("reproduced", "not reproduced"):
+            where: dict[str, dict[str, list[str]]] = {}
+            for label, r in rows:
+                if r["verdict"] == verdict:
+                    drop = r["at accuracy (%)"].rsplit("(", 1)[-1].rstrip(")")
+                    where.setdefault(label, {}).setdefault(r["pruning"], []).append(drop)
+            n = sum(len(d) for w in where.values() for d in w.values())
+            at = "; ".join(f"{label}: " + ", ".join(f"{rule} at {_listed(drops)}" for rule, drops in w.items())
+                           for label, w in where.items())
+            parts.append(f"{verdict} in {n}" + (f" ({at})" if at else ""))
+        undecided = [r for _, r in rows if r["verdict"] == "undecided"]
+        held = sum(str(r.get("schedule", "")).startswith(STILL_MOVING) for r in undecided)
+        parts.append(f"undecided in {len(undecided)}" + (f", {held} of them held because runs behind them are "
+                                                         "still moving" if held else ""))
+        sentences.append(f"{claim}, {len(rows)} rows: " + "; ".join(parts))
+    return ". ".join(sentences)
 
 
 def load_art(paper_model: str, profile: str, results_dir, **kw):
