@@ -48,8 +48,12 @@ def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
                                "verdict", "schedule", "profile", "reproduction report"]
     assert set(t[ledger.SEEDS_TO_DECIDE]) == {"–"}  # nothing measured, nothing to plan by
     assert set(t["verdict"]) == {"undecided"} and set(t["verdict"]) <= set(claims.VERDICTS)
-    lenet5 = t[(t.paper == "DeepHoyer") & t.setting.str.startswith("LeNet-5")]
+    lenet5 = t[(t.paper == "DeepHoyer") & (t.setting == "LeNet-5, MNIST")]
     assert len(lenet5) == 2 and (lenet5["at"] == "no trade-off curve at this profile").all()
+    # the report's Fashion-MNIST tables run no baseline: both claims listed there, and why they cannot be read
+    fashion = t[(t.paper == "DeepHoyer") & t.setting.str.endswith("Fashion-MNIST")]
+    assert list(fashion["at"]) == ["no L1 run: the reproduction's table has none",
+                                   "no Group Lasso run: the reproduction's table has none"] * 2
     curves = t[(t.paper == "DeepHoyer") & t.setting.str.startswith("LeNet-300-100, MNIST")]
     assert list(curves.setting) == ["LeNet-300-100, MNIST"] * 2 + ["LeNet-300-100, MNIST, 2 training epochs"]
     assert curves["at"].str.startswith("no unregularized run is stored").all()  # listed, and why undecided
