@@ -189,6 +189,20 @@ def test_the_training_figure_draws_each_strength_of_the_compared_curves():
     assert "no finished" in ledger.training_figure([]).axes[0].texts[0].get_text()
 
 
+def test_a_table_row_says_which_of_its_phases_still_move():
+    def runs(train, finetune):
+        return [(None, {"status": "finished", "config": {"model": "m", "seed": s},
+                        "history": [{"phase": "train", "test_acc": a + s / 10} for a in train]
+                        + [{"phase": "finetune_threshold", "test_acc": a + s / 10} for a in finetune]})
+                for s in range(3)]
+    flat = [50, 52, 50, 52, 50, 52, 51, 51]
+    assert convergence.levelled_label(runs(flat, flat)) == "yes"
+    rising = [40 + 2 * e for e in range(8)]
+    assert convergence.levelled_label(runs(rising, rising)) == "no: training, threshold fine-tuning"
+    assert convergence.levelled_label(runs(flat, rising), ("train",)) == "yes"  # only the phases asked about
+    assert convergence.levelled_label([]) == "–"
+
+
 def test_a_verdicts_few_runs_are_held_against_the_noise_of_their_whole_table():
     # three runs creeping up 0.05 points an epoch, seeds 0.01 apart: against their own spread they move...
     creeping = [run(s, [50 + 0.05 * e + s / 100 for e in range(8)]) for s in range(3)]

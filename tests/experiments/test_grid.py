@@ -61,6 +61,8 @@ def test_not_run_results_are_labelled_not_numbers(tmp_path):
     assert [r["status"] for _, r in loaded] == ["not_run"]
     table = deephoyer.deephoyer_table(loaded, "lenet_300_100", "mnist", "cpu")
     assert (table[("this book (cpu)", "acc (final)")] == "not run at this profile").all()
+    assert (table[("this book (cpu)", "levelled off")] == "–").all()  # nothing to judge, nothing claimed
+    assert deephoyer.moving_rows(table) == "no row has a finished run yet"
     assert not any(tmp_path.rglob("*.json"))
     with pytest.raises(ValueError, match="data_root"):
         experiments.train_or_load(pairs, profile="cpu", results_dir=tmp_path, data_root=tmp_path / "missing")

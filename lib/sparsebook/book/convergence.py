@@ -7,8 +7,8 @@ import pandas as pd
 from . import claims
 from .tables import LEVELLED, STILL_MOVING
 
-__all__ = ["CONVERGENCE_CAPTION", "ART_PHASES", "levelled", "hold", "held_back", "convergence_table",
-           "convergence_summary"]
+__all__ = ["CONVERGENCE_CAPTION", "ART_PHASES", "PHASE_LABELS", "levelled", "levelled_label", "hold", "held_back",
+           "convergence_table", "convergence_summary"]
 
 
 CONVERGENCE_CAPTION = ("Has the accuracy levelled off? Per phase, medians over the runs: the change of test "
@@ -38,6 +38,25 @@ def levelled(pairs, phases: tuple[str, ...] | None = None, reference=None) -> bo
     is read from them either)."""
     table = convergence_table(pairs, phases, reference)
     return "levelled off" not in table or bool((table["levelled off"] == "yes").all())
+
+
+#: the phases of a run as a table cell names them
+PHASE_LABELS = {"train": "training", "finetune_threshold": "threshold fine-tuning",
+                "finetune_std_ratio": "std-ratio fine-tuning", "warmup": "warm-up", "finetune": "fine-tuning"}
+
+
+def levelled_label(pairs, phases: tuple[str, ...] | None = None, reference=None) -> str:
+    """A table row's "levelled off" cell for its runs, by :func:`convergence_table`'s rule against the noise
+    of ``reference`` (the whole table's runs): "yes", "no: " and the phases still moving, "–" where no run
+    finished (or none is long enough to tell)."""
+    table = convergence_table(pairs, phases, reference)
+    if "levelled off" not in table:
+        return "–"
+    order = list(PHASE_LABELS)  # in the order a run goes through them
+    moving = sorted((p for p, v in table["levelled off"].items() if v != "yes"),
+                    key=lambda p: order.index(p) if p in order else len(order))
+    moving = [PHASE_LABELS.get(p, p) for p in moving]
+    return "no: " + ", ".join(moving) if moving else "yes"
 
 
 def hold(record: dict, behind, phases: tuple[str, ...] | None, reference) -> None:

@@ -8,9 +8,10 @@ import pandas as pd
 
 from ..experiments.grid import MODEL_LABELS, REGULARIZER_LABELS
 from ..experiments.reference import lookup
+from .convergence import levelled_label
 from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, figure, mean_std, pm, seeds_label
 
-__all__ = ["deephoyer_table", "fashion_table", "layer_table", "weight_distribution_figure"]
+__all__ = ["deephoyer_table", "fashion_table", "moving_rows", "layer_table", "weight_distribution_figure"]
 
 _REPORT_RULES = {"threshold": "threshold", "std_ratio": "std-ratio"}
 
@@ -33,7 +34,8 @@ def _ours(results, rule: str) -> dict:
 
 
 def deephoyer_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFrame:
-    """The report's Table 1 / 2 beside ours: accuracy and pruning ratio per row and pruning rule."""
+    """The report's Table 1 / 2 beside ours: accuracy and pruning ratio per row and pruning rule, and whether
+    the row's runs levelled off (training and the rule's fine-tuning, :func:`.convergence.levelled_label`)."""
     table = _TABLE_NUMBER.get((model, dataset))
     records = []
     for row, results in _group(pairs).items():
@@ -42,6 +44,8 @@ def deephoyer_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFra
                        pruning=_REPORT_RULES[rule], table=f"Table {table} {row.group}" if table else None)
             ours = _ours(results, rule)
             ours.pop("nonzero", None)
+            # has this row's schedule levelled off, against the noise of the whole table's runs
+            ours["levelled off"] = levelled_label([(row, r) for r in results], ("train", f"finetune_{rule}"), pairs)
             records.append({
                 ("", "group"): row.group, ("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
                 ("", "pruning"): RULE_LABELS[rule],
@@ -56,7 +60,8 @@ def deephoyer_table(pairs, model: str, dataset: str, profile: str) -> pd.DataFra
 
 
 def fashion_table(pairs_by_model: dict, profile: str) -> pd.DataFrame:
-    """The report's Table 3 beside ours: accuracy and nonzero weights, per model and pruning rule."""
+    """The report's Table 3 beside ours: accuracy and nonzero weights, per model and pruning rule, and whether
+    the row's runs levelled off (every phase, against the noise of the model's runs)."""
     records = []
     for model, pairs in pairs_by_model.items():
         for row, results in _group(pairs).items():
@@ -70,10 +75,25 @@ def fashion_table(pairs_by_model: dict, profile: str) -> pd.DataFrame:
                 rec[(f"ours: {RULE_LABELS[rule]}", "acc %")] = ours["acc (final)"]
                 rec[(f"ours: {RULE_LABELS[rule]}", "nonzero")] = ours["nonzero"] if "nonzero" in ours else ""
             rec[("", "seeds")] = ours["seeds"]
+            rec[("", "levelled off")] = levelled_label([(row, r) for r in results], None, pairs)
             records.append(rec)
     df = pd.DataFrame.from_records(records)
     df.columns = pd.MultiIndex.from_tuples(df.columns)
     return df.set_index([("", "model"), ("", "regularizer")]).rename_axis(["model", "regularizer"])
+
+
+def moving_rows(table: pd.DataFrame) -> str:
+    """A clause for a chapter's prose from a :func:`deephoyer_table` or :func:`fashion_table`: how many rows
+    with finished runs had not levelled off, and in how many of them the training still moved."""
+    cells = table[[c for c in table.columns if c[-1] == "levelled off"][0]]
+    read = cells[cells != "–"]
+    moving = read[read.str.startswith("no")]
+    if read.empty:
+        return "no row has a finished run yet"
+    training = int(moving.str.contains("training").sum())
+    return (f"{len(moving)} of the {len(read)} rows with finished runs had not levelled off"
+            + (f", {training} of them still moving in training" if training else "") if len(moving) else
+            f"every one of the {len(read)} rows with finished runs had levelled off")
 
 
 def layer_table(pairs, rule: str) -> pd.DataFrame:
