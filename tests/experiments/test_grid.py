@@ -22,6 +22,7 @@ def test_deephoyer_runs_use_the_reproductions_hyperparameters():
     assert by[("element-wise", "hoyer")].decay == 1e-2 and by[("element-wise", "hoyer")].std_ratio == 0.08
     assert by[("structural", "group_hoyer_square")].decay == 1e-1
     assert by[("structural", "none")].weight_decay == 1e-4 and by[("element-wise", "none")].weight_decay == 0
+    assert by[("structural", "none")].epochs_total == 250 + 100 + 50  # training, then each rule's fine-tuning
     fashion = dict((r.regularizer, c) for r, c in experiments.deephoyer_runs("lenet_300_100", "fashion_mnist", "paper"))
     assert fashion["group_hoyer_square"].std_ratio == 1.5 and fashion["hoyer"].decay == 2e-3
     over = dict((r.regularizer, c) for r, c in experiments.deephoyer_runs(

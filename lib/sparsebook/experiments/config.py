@@ -127,6 +127,11 @@ class DeepHoyerConfig(_Common):
     start: str | None = _one_of(None, ("scratch", "dense"), optional=True)  # "dense": from the unregularized run
     kind = "deephoyer"
 
+    @property
+    def epochs_total(self) -> int:
+        """Every epoch the run trains: its training and the fine-tuning after each pruning rule."""
+        return self.train_epochs + self.threshold_finetune_epochs + self.std_finetune_epochs
+
 
 Config = ARTConfig | DeepHoyerConfig
 
