@@ -90,10 +90,11 @@ def moving_rows(table: pd.DataFrame) -> str:
     moving = read[read.str.startswith("no")]
     if read.empty:
         return "no row has a finished run yet"
+    if moving.empty:
+        return f"every one of the {len(read)} rows with finished runs had levelled off"
     training = int(moving.str.contains("training").sum())
     return (f"{len(moving)} of the {len(read)} rows with finished runs had not levelled off"
-            + (f", {training} of them still moving in training" if training else "") if len(moving) else
-            f"every one of the {len(read)} rows with finished runs had levelled off")
+            + (f", {training} of them still moving in training" if training else ""))
 
 
 def layer_table(pairs, rule: str) -> pd.DataFrame:

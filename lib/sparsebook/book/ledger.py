@@ -300,10 +300,10 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
             missing = [REGULARIZER_LABELS[r] for r in (claimed, base) if r not in regs]
             if missing and not every_claim:
                 continue
-            absent = f"no {' or '.join(missing)} run: the reproduction's table has none"
+            at = f"no {' or '.join(missing)} run: the reproduction's table has none" if missing else why
             rows.append({"paper": "DeepHoyer", "claim": f"{REGULARIZER_LABELS[claimed]} sparser than "
                                                         f"{REGULARIZER_LABELS[base]} at equal accuracy",
-                         "setting": setting, "at": absent if missing else why,
+                         "setting": setting, "at": at,
                          "effect ± spread": "–", "seeds": "–", SEEDS_TO_DECIDE: "–",
                          "verdict": claims.compare([], []).verdict, "schedule": "–", "profile": profile,
                          "reproduction report": report})
