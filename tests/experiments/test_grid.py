@@ -111,7 +111,7 @@ def test_cpu_profile_trains_stand_ins_and_says_so():
     assert profiles.model_for("art", "paper", "resnet32") == "resnet32"
     assert profiles.model_for("deephoyer", "cpu", "lenet5") == "lenet5"  # DeepHoyer runs the papers' models
     rows = {r["setting"]: r for r in profiles.departures("art", "cpu", "resnet20", "resnet32")}
-    assert rows["model"]["paper"] == "resnet32" and rows["model"]["cpu"] == "resnet20"
+    assert rows["model"]["original"] == "resnet32" and rows["model"]["cpu"] == "resnet20"
     assert rows["width"]["cpu"] == 16 and rows["train_subset"]["cpu"] == 5000
     assert profiles.departures("art", "paper", "resnet32", "resnet32") == []
 

@@ -49,11 +49,12 @@ def test_none_fields_do_not_change_identity():
 
 def test_profiles_depart_from_paper_and_say_how():
     assert profiles.make_config("deephoyer", "paper") == DeepHoyerConfig(start="dense")  # the README's start
-    assert profiles.make_config("art", "paper") == ARTConfig(stop_rule="original", pruned_eval="augmented")
+    assert profiles.make_config("art", "paper") == ARTConfig(stop_rule="original", pruned_eval="augmented",
+                                                             test_batch_size=64, finetune_milestones=(80, 120))
     assert profiles.departures("art", "paper", "resnet32") == []
     rows = profiles.departures("deephoyer", "cpu", "lenet_300_100")
     by = {r["setting"]: r for r in rows}
-    assert by["train_epochs"]["paper"] == 250 and by["train_epochs"]["cpu"] == 60
+    assert by["train_epochs"]["original"] == 250 and by["train_epochs"]["cpu"] == 60
     assert profiles.departures("deephoyer", "paper", "lenet5") == []
     assert profiles.make_config("art", "cpu", model="resnet32").width == 16
     assert profiles.make_config("art", "cpu", model="resnet32", width=32).width == 32  # caller wins

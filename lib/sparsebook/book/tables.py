@@ -117,5 +117,5 @@ def departures_table(kind: str, profile: str, model: str, paper_model: str | Non
     """How ``profile`` (training ``model``) departs from the paper's protocol (training ``paper_model``)."""
     rows = departures(kind, profile, model, paper_model)
     if not rows:
-        return pd.DataFrame({"setting": ["(none)"], "paper": ["the original protocol"], profile: ["same"]})
-    return pd.DataFrame([{k: str(v) for k, v in r.items()} for r in rows]).set_index("setting")
+        return pd.DataFrame({"setting": ["(none)"], "original": ["the original protocol"], profile: ["same"]})
+    return pd.DataFrame([{k: str(v) for k, v in r.items()} for r in rows]).fillna("").set_index("setting")

@@ -98,6 +98,11 @@ class ARTConfig(_Common):
     record_epochs: tuple = ()           # epochs or tags ("warmup_end", "art" = every ART epoch, "art_stop", "final")
     stop_rule: str | None = _one_of(None, STOP_RULES, optional=True)  # None = "full_window"
     pruned_eval: str | None = _one_of(None, PRUNED_EVALS, optional=True)  # None = "plain" tensors
+    # the fine-tuning epochs (0-based) at which lr falls x0.1: the original's (80, 120) at `paper`; None = at 1/2
+    # and 3/4 of finetune_epochs (the same at 160, scaled for shorter fine-tunings)
+    finetune_milestones: tuple | None = _setting(None, "None or increasing integers >= 1",
+                                                 lambda v: v is None or (isinstance(v, tuple) and all(
+                                                     _integer(m, 1) for m in v) and list(v) == sorted(set(v))))
     kind = "art"
 
 
@@ -125,6 +130,9 @@ class DeepHoyerConfig(_Common):
     normalize: bool = False             # ToTensor scaling only, as the original
     record_epochs: tuple = ()           # training epochs to snapshot (after training and pruning always)
     start: str | None = _one_of(None, ("scratch", "dense"), optional=True)  # "dense": from the unregularized run
+    # how Group Lasso groups a conv weight (regularizers.GROUPINGS): None = "channel_filter" (the paper's text, the
+    # CIFAR script); "kernel_position" = the MNIST CNN script's (mnist/CNN/structure.py, line 103)
+    group_lasso_groups: str | None = _one_of(None, regularizers.GROUPINGS, optional=True)
     kind = "deephoyer"
 
     @property

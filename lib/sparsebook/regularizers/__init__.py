@@ -27,12 +27,14 @@ from __future__ import annotations
 
 from ..fast.hypersparse import HYPERSPARSE_INFLECTION
 from .base import PARAM_SETS, L1, L2, Regularizer, hoyer_measure
-from .deephoyer import GroupHoyerSquare, GroupLasso, Hoyer, HoyerSquare, TransformedL1, group_norms
+from .deephoyer import (GROUPINGS, GroupHoyerSquare, GroupLasso, Hoyer, HoyerSquare, TransformedL1, group_norms,
+                        kernel_position_norms)
 from .hypersparse import HyperSparse, hypersparse_reference, hypersparse_threshold
 
 __all__ = ["REGULARIZERS", "ELEMENTWISE", "STRUCTURAL", "build", "hoyer_measure", "hypersparse_threshold",
            "hypersparse_reference", "HYPERSPARSE_INFLECTION", "Regularizer", "PARAM_SETS", "L1", "L2", "HyperSparse",
-           "Hoyer", "HoyerSquare", "TransformedL1", "GroupLasso", "GroupHoyerSquare", "group_norms"]
+           "Hoyer", "HoyerSquare", "TransformedL1", "GroupLasso", "GroupHoyerSquare", "group_norms",
+           "kernel_position_norms", "GROUPINGS"]
 
 REGULARIZERS: dict[str, type[Regularizer]] = {
     cls.name: cls for cls in (L1, L2, HyperSparse, Hoyer, HoyerSquare, TransformedL1, GroupLasso, GroupHoyerSquare)

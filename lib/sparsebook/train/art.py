@@ -17,7 +17,8 @@
    * ``stop_rule="original"``: the original's ``ModelBuffer``; ``None``
      (``"full_window"``): full windows only, best mean against best mean.
 3. Fine-tuning: the best pruned model with its mask, fresh SGD (lr 0.1), lr x0.1
-   at 1/2 and 3/4 of ``finetune_epochs`` (80 and 120 of 160), no regularizer.
+   at the original's fine-tuning epochs 80 and 120 (``finetune_milestones``; left unset, at 1/2 and 3/4 of
+   ``finetune_epochs``, the same at 160), no regularizer.
 
 ``art_max_epochs`` (None: open-ended, as the original) caps ART and ends the run
 with status ``art_cap_reached``. We report both the final fine-tuning test
@@ -36,7 +37,7 @@ from .loop import Session, TrainerState, evaluate_masked
 from ..models import conv_linear_weights
 from ..pruning import Mask, global_threshold, prune_global_magnitude
 
-__all__ = ["train_art", "art_decisions", "STOP_RULES", "PRUNED_EVALS"]
+__all__ = ["train_art", "art_decisions", "finetune_milestones", "STOP_RULES", "PRUNED_EVALS", "LR_DECAY"]
 
 #: how the per-epoch pruned accuracies decide (None in a config = "full_window", the first rule of this book)
 STOP_RULES = ("original", "full_window")
@@ -86,18 +87,29 @@ def art_decisions(pruned_acc, dense_acc, window: int = 3, rule: str = "original"
             "best_mean": best and best["mean"], "stop_epoch": None, "window_means": means}
 
 
+#: the fine-tuning's learning-rate factor at each milestone (the original's ``--lr_decay``)
+LR_DECAY = 0.1
+
 #: settings an ART run reads only after its warm-up: runs differing only in these share the warm-up
 AFTER_WARMUP = ("regularizer", "sparsity", "lambda_init", "eta", "art_max_epochs", "finetune_epochs", "window",
-                "record_epochs", "stop_rule", "pruned_eval")
+                "record_epochs", "stop_rule", "pruned_eval", "finetune_milestones")
 
 
 def _sgd(model, cfg):
     return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
+def finetune_milestones(cfg) -> tuple[int, ...]:
+    """The fine-tuning epochs (0-based) from which lr is another x0.1 lower: the config's, or 1/2 and 3/4 of
+    ``finetune_epochs`` (the original's 80 and 120 of 160)."""
+    if cfg.finetune_milestones is not None:
+        return tuple(cfg.finetune_milestones)
+    return cfg.finetune_epochs // 2, (3 * cfg.finetune_epochs) // 4
+
+
 def _finetune_lr(cfg, epoch: int) -> float:
-    steps = sum(epoch >= m for m in (cfg.finetune_epochs // 2, (3 * cfg.finetune_epochs) // 4))
-    return cfg.lr * 0.1 ** steps
+    steps = sum(epoch >= m for m in finetune_milestones(cfg))
+    return cfg.lr * LR_DECAY ** steps
 
 
 @dataclass

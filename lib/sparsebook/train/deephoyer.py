@@ -55,6 +55,8 @@ def build_regularizer(cfg):
     params = {"a": cfg.tl1_a} if cfg.regularizer == "transformed_l1" else {}
     if cfg.regularizer == "l1":
         params["params"] = "all"  # DeepHoyer's L1 covers biases too
+    if cfg.regularizer == "group_lasso" and cfg.group_lasso_groups is not None:
+        params["grouping"] = cfg.group_lasso_groups
     return regularizers.build(cfg.regularizer, **params)
 
 
