@@ -149,12 +149,12 @@ def test_cifar100_tarball_is_extracted_once_atomically(tmp_path, isolated, monke
         tar.add(src, arcname="cifar-100-python")
     monkeypatch.setattr(torchvision.datasets.CIFAR100, "_check_integrity", lambda self: True)  # not the real md5s
     monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kw: True)
-    d = load("cifar100", data_root=tmp_path, normalize=False)
+    d = load("cifar100", verify=False, data_root=tmp_path, normalize=False)
     assert d.root.startswith(str(isolated / "prepared")) and d.train_x.shape == (6, 3, 32, 32)
     assert d.test_y.tolist() == [0, 1, 2]
     calls = []
     monkeypatch.setattr(data, "_untar", lambda *a: calls.append(a))
-    assert load("cifar100", data_root=tmp_path).test_x.shape == (3, 3, 32, 32) and calls == []
+    assert load("cifar100", verify=False, data_root=tmp_path).test_x.shape == (3, 3, 32, 32) and calls == []
 
 
 # --- image folders, through the same code path on tiny fakes ------------------------------
@@ -163,7 +163,7 @@ def test_image_folder_decoded_once_and_cached(tmp_path, monkeypatch, isolated):
     root = tmp_path / "fake"
     train = write_image_folder(root / "train", data.folders._CIFAR10_CLASSES, per_class=2)
     test = write_image_folder(root / "test", data.folders._CIFAR10_CLASSES, per_class=1)
-    d = load("cifar10_jpeg", data_root=root, normalize=False)
+    d = load("cifar10_jpeg", verify=False, data_root=root, normalize=False)
     assert d.root == str(root)
     assert d.train_x.shape == (20, 3, 32, 32) and d.test_x.shape == (10, 3, 32, 32)
     assert d.train_y.tolist() == [k // 2 for k in range(20)] and d.test_y.tolist() == list(range(10))
@@ -175,10 +175,10 @@ def test_image_folder_decoded_once_and_cached(tmp_path, monkeypatch, isolated):
         raise AssertionError("decoded again although the cache is up to date")
     real_decode = data.folders.decode
     monkeypatch.setattr(data.folders, "decode", no_decoding)
-    assert torch.equal(load("cifar10_jpeg", data_root=root, normalize=False).train_x, d.train_x)
+    assert torch.equal(load("cifar10_jpeg", verify=False, data_root=root, normalize=False).train_x, d.train_x)
     monkeypatch.setattr(data.folders, "decode", real_decode)
     Image.new("RGB", (32, 32)).save(root / "test" / "cat" / "extra.png")  # a changed folder is re-read
-    assert load("cifar10_jpeg", data_root=root).test_x.shape == (11, 3, 32, 32)
+    assert load("cifar10_jpeg", verify=False, data_root=root).test_x.shape == (11, 3, 32, 32)
 
 
 def test_image_folder_from_tarball(tmp_path, isolated):
@@ -187,7 +187,7 @@ def test_image_folder_from_tarball(tmp_path, isolated):
     write_image_folder(src / "test", data.folders._CIFAR10_CLASSES, per_class=1)
     with tarfile.open(tmp_path / "cifar10-jpeg.tar.gz", "w:gz") as tar:
         tar.add(src, arcname="cifar10-jpeg")
-    d = load("cifar10_jpeg", data_root=tmp_path)
+    d = load("cifar10_jpeg", verify=False, data_root=tmp_path)
     assert d.root.startswith(str(isolated / "prepared")) and d.root.endswith("cifar10-jpeg")
     assert d.train_x.shape == (10, 3, 32, 32)
 
@@ -196,7 +196,7 @@ def test_image_folder_checks_class_order(tmp_path):
     for split in ("train", "test"):
         write_image_folder(tmp_path / split, list("abcdefghij"), per_class=1)
     with pytest.raises(ValueError, match="CIFAR-10's order"):
-        load("cifar10_jpeg", data_root=tmp_path)
+        load("cifar10_jpeg", verify=False, data_root=tmp_path)
 
 
 def test_tinyimagenet_official_layout(tmp_path):
@@ -212,7 +212,7 @@ def test_tinyimagenet_official_layout(tmp_path):
     Image.new("RGB", (64, 64)).save(root / "val" / "images" / "val_1.JPEG")
     (root / "val" / "val_annotations.txt").write_text(f"val_0.JPEG\t{wnids[7]}\t0\t0\t63\t63\n"
                                                       f"val_1.JPEG\t{wnids[3]}\t0\t0\t63\t63\n")
-    d = load("tinyimagenet", data_root=tmp_path, normalize=False)
+    d = load("tinyimagenet", verify=False, data_root=tmp_path, normalize=False)
     assert d.root == str(root)
     assert d.train_x.shape == (200, 3, 64, 64) and d.train_y.tolist() == list(range(200))
     assert d.test_x.shape == (2, 3, 64, 64) and d.test_y.tolist() == [7, 3]
@@ -232,18 +232,18 @@ def test_resolve_root_order(tmp_path, monkeypatch, isolated):
     explicit, env = fake_mnist_root(tmp_path / "explicit"), fake_mnist_root(tmp_path / "env")
     monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "shared")
     write_fake_idx(tmp_path / "shared" / "mnist")
-    offline = resolve_root("mnist")  # 3. the offline copy, prepared into the cache
+    offline = resolve_root("mnist", verify=False)  # 3. the offline copy, prepared into the cache
     assert offline.parent == isolated / "prepared" and (offline / "MNIST" / "raw" / IDX[0]).is_file()
     monkeypatch.setenv("SPARSEBOOK_DATA", str(env))
-    assert resolve_root("mnist") == env  # 2. the environment beats the offline copy
-    assert resolve_root("mnist", data_root=explicit) == explicit  # 1. data_root beats both
+    assert resolve_root("mnist", verify=False) == env  # 2. the environment beats the offline copy
+    assert resolve_root("mnist", verify=False, data_root=explicit) == explicit  # 1. data_root beats both
     monkeypatch.setenv("SPARSEBOOK_DATA", str(tmp_path))  # holds no MNIST: fall through
-    assert resolve_root("mnist") == offline
-    assert resolve_root("mnist", data_root=str(tmp_path / "shared" / "mnist")) == offline  # a .gz folder
+    assert resolve_root("mnist", verify=False) == offline
+    assert resolve_root("mnist", verify=False, data_root=str(tmp_path / "shared" / "mnist")) == offline  # a .gz folder
 
 
 def test_fake_idx_files_load(tmp_path):
-    d = load("fashion_mnist", data_root=write_fake_idx(tmp_path / "gz"), normalize=False)
+    d = load("fashion_mnist", verify=False, data_root=write_fake_idx(tmp_path / "gz"), normalize=False)
     assert d.train_x.shape == (20, 1, 28, 28) and d.test_y.tolist() == list(range(10))
     assert d.train_x[3].mul(255).round().unique().tolist() == [3]
 
@@ -253,25 +253,25 @@ def test_a_folder_of_several_data_sets_is_searched_by_name(tmp_path, monkeypatch
     write_fake_idx(tmp_path / "data" / "mnist")
     write_fake_idx(tmp_path / "data" / "fashion_mnist", n_train=30)
     monkeypatch.setenv("SPARSEBOOK_DATA", str(tmp_path / "data"))
-    assert load("mnist", normalize=False).train_x.shape == (20, 1, 28, 28)
-    assert load("fashion_mnist", normalize=False).train_x.shape == (30, 1, 28, 28)
+    assert load("mnist", verify=False, normalize=False).train_x.shape == (20, 1, 28, 28)
+    assert load("fashion_mnist", verify=False, normalize=False).train_x.shape == (30, 1, 28, 28)
 
 
 def test_interrupted_preparation_leaves_nothing(tmp_path, monkeypatch, isolated):
     src = write_fake_idx(tmp_path / "gz")
-    real_gunzip, calls = data._gunzip, []
+    real_gunzip, calls = data.integrity.gunzip_checked, []
 
-    def fails_on_second_file(a, b):
+    def fails_on_second_file(name, a, b, verify):
         calls.append(a)
         if len(calls) == 2:
             raise OSError("simulated disk full")
-        real_gunzip(a, b)
-    monkeypatch.setattr(data, "_gunzip", fails_on_second_file)
+        real_gunzip(name, a, b, verify)
+    monkeypatch.setattr(data.integrity, "gunzip_checked", fails_on_second_file)
     with pytest.raises(OSError, match="simulated"):
-        load("mnist", data_root=src)
+        load("mnist", verify=False, data_root=src)
     assert list((isolated / "prepared").iterdir()) == []  # neither a half-filled folder nor its tmp
-    monkeypatch.setattr(data, "_gunzip", real_gunzip)
-    assert load("mnist", data_root=src).train_x.shape == (20, 1, 28, 28)
+    monkeypatch.setattr(data.integrity, "gunzip_checked", real_gunzip)
+    assert load("mnist", verify=False, data_root=src).train_x.shape == (20, 1, 28, 28)
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def test_prepare_offline_never_raises_for_missing_data(tmp_path, monkeypatch):
     write_fake_idx(tmp_path / "shared" / "mnist")
     result = data.prepare_offline()
     assert set(result) == {n for n in DATASETS if not n.startswith("synthetic_")}
-    assert (data.Path(result["mnist"]) / "MNIST" / "raw").is_dir()
+    assert result["mnist"].startswith("refused: data set 'mnist'")  # fake pixels are not MNIST: named, not raised
     assert all(result[n].startswith("not prepared") for n in result if n != "mnist")
 
 

@@ -4,22 +4,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..experiments.config import run_id
+from ..experiments.costs import core_seconds
 from ..experiments.grid import REGULARIZER_LABELS
 
 
 __all__ = ["status_table", "rebuild_estimate", "core_seconds", "hours_for"]
-
-
-def core_seconds(result: dict) -> float:
-    """What a run costs the machine, in core-seconds: its CPU time where it trained on one thread (immune to
-    pauses and to other work on the machine), else its wall time times the cores it held (its threads; a run
-    that recorded none held every core). The parallel runner keeps every core busy with one-thread runs, so a
-    part's wall time on ``n`` cores is the sum of its runs' core-seconds over ``n``."""
-    env = result["env"]
-    threads = env.get("torch_threads") or env["cpu_count"]
-    if threads == 1 and env.get("cpu_time_s") is not None:
-        return env["cpu_time_s"]
-    return env["wall_time_s"] * threads
 
 
 def hours_for(results, runs: int, cores: int = 2) -> float | None:

@@ -15,13 +15,16 @@ download into the cache. Offline copies that need preparing (gzipped IDX
 files, the CIFAR-10 JPEG and CIFAR-100 tarballs) are prepared atomically into the
 cache, once per source file.
 
+Every copy is checked against the official data's checksums before first use (:mod:`.integrity`);
+a copy that differs, or a file that cannot be read, is refused with one line
+(:class:`DataIntegrityError`) unless ``verify=False`` says it is the user's own, deliberately.
+
 Every place is searched in the same layouts: a folder that *is* the data set, or
 a folder of several data sets (``mnist/``, ``fashion_mnist/``, ``cifar100.tar.gz``,
 ``cifar10-jpeg.tar.gz``), as ``../shared/data`` is laid out.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import shutil
@@ -34,12 +37,13 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from . import folders
+from . import folders, integrity
+from .integrity import DataIntegrityError
 from .memory import Augment, InMemoryData, augmentation_for, batches
 from .specs import DATASETS, DatasetSpec, dataset_spec
 
-__all__ = ["DatasetSpec", "DATASETS", "InMemoryData", "Augment", "DataNotFoundError", "load",
-           "resolve_root", "batches", "augmentation_for", "prepare_offline", "has_offline_copy"]
+__all__ = ["DatasetSpec", "DATASETS", "InMemoryData", "Augment", "DataNotFoundError", "DataIntegrityError", "load",
+           "resolve_root", "ensure", "batches", "augmentation_for", "prepare_offline", "has_offline_copy"]
 
 
 # torchvision.datasets class names (looked up at call time, so tests can patch them).
@@ -97,23 +101,28 @@ def _atomic_dir(dest: Path, fill: Callable[[Path], None]) -> Path:
     return dest
 
 
-def _gunzip(src: Path, dst: Path) -> None:
-    with gzip.open(src, "rb") as fin, open(dst, "wb") as fout:
-        shutil.copyfileobj(fin, fout, 1 << 20)
+def _untar(name: str, tarball: Path, dest: Path, verify: bool) -> None:
+    """Extract an archive after checking its checksum (with ``verify``); an unreadable one is one line."""
+    if verify:
+        integrity.check_archive(name, tarball)
+    try:
+        with tarfile.open(tarball) as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DataIntegrityError(f"data set {name!r}: {tarball} is not a readable archive ({err}); "
+                                 "replace it with the official file", name) from None
 
 
-def _untar(tarball: Path, dest: Path) -> None:
-    with tarfile.open(tarball) as tar:
-        tar.extractall(dest, filter="data")
-
-
-def _layout(name: str, root: Path) -> Path | None:
+def _layout(name: str, root: Path, verify: bool = True) -> Path | None:
     """The folder to hand to torchvision / the image-folder reader if ``root`` holds ``name``
     in a known layout, else None. Gzipped IDX files and the CIFAR-10 JPEG tarball are
-    prepared into the cache first (torchvision only trusts them with the official md5s)."""
+    prepared into the cache first (torchvision only trusts them with the official md5s), each
+    checked (``verify``) before anything is kept: a refused copy leaves nothing in the cache."""
     if name in ("mnist", "fashion_mnist"):
         folder = _TORCHVISION[name]
         if all((root / folder / "raw" / f).is_file() for f in _IDX_FILES):
+            if verify:
+                integrity.check_idx_folder(name, root / folder / "raw", _IDX_FILES)
             return root
         for src in (root, root / folder / "raw", root / name):  # root / name: a folder of several data sets
             gz = [src / f"{f}.gz" for f in _IDX_FILES]
@@ -121,26 +130,29 @@ def _layout(name: str, root: Path) -> Path | None:
                 def fill(tmp: Path) -> None:
                     (tmp / folder / "raw").mkdir(parents=True)
                     for f, p in zip(_IDX_FILES, gz):
-                        _gunzip(p, tmp / folder / "raw" / f)
-                return _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(*gz)}", fill)
+                        integrity.gunzip_checked(name, p, tmp / folder / "raw" / f, verify)
+                tag = "" if verify else "-unverified"
+                prepared = _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(*gz)}{tag}", fill)
+                return _layout(name, prepared, verify)  # the prepared files checked again: a cache is no proof
         return None
     if name in ("cifar10", "cifar100"):
         base = getattr(torchvision.datasets, _TORCHVISION[name]).base_folder
         if (root / base).is_dir():
-            return root
+            return root  # torchvision checks the official md5s when it reads them (_read)
         tarball = root / f"{name}.tar.gz"  # an archive of the official python files (../shared/data)
         if tarball.is_file():
             return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}",
-                                             lambda tmp: _untar(tarball, tmp)))
+                                             lambda tmp: _untar(name, tarball, tmp, verify)), verify)
         return None
     if name in folders.SUBFOLDER:
         for cand in (root, root / folders.SUBFOLDER[name]):
             if (cand / "train").is_dir() and any((cand / s).is_dir() for s in folders.TEST_SPLITS[name]):
-                return cand
+                return cand  # its file tree is checked when it is decoded (_read_image_folder)
         tarball = root / f"{folders.SUBFOLDER[name]}.tar.gz"
         if tarball.is_file():
-            return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}",
-                                             lambda tmp: _untar(tarball, tmp)))
+            tag = "" if verify else "-unverified"
+            return _layout(name, _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(tarball)}{tag}",
+                                             lambda tmp: _untar(name, tarball, tmp, verify)), verify)
     return None
 
 
@@ -167,13 +179,13 @@ def _how_to_provide(name: str) -> str:
     return how + ", or run once with internet access so torchvision downloads it into the cache"
 
 
-def _locate(name: str, data_root) -> tuple[Path | None, list[str]]:
+def _locate(name: str, data_root, verify: bool = True) -> tuple[Path | None, list[str]]:
     """Search the places in order; return (root or None, the places looked at)."""
     if data_root is not None:
         root = Path(data_root).expanduser()
         if not root.is_dir():
             raise ValueError(f"data_root={str(data_root)!r} does not exist (or is not a folder)")
-        return _layout(name, root), [f"data_root={root}"]  # explicit: look nowhere else
+        return _layout(name, root, verify), [f"data_root={root}"]  # explicit: look nowhere else
     places = []  # (folder, how to name it in an error message)
     env = os.environ.get("SPARSEBOOK_DATA")
     if env:
@@ -183,7 +195,7 @@ def _locate(name: str, data_root) -> tuple[Path | None, list[str]]:
     places += [(p, f"offline copy {p}") for p in _offline_copies(name)]
     places.append((cache_dir(), f"cache {cache_dir()}"))
     for place, _ in places:
-        if place.is_dir() and (root := _layout(name, place)) is not None:
+        if place.is_dir() and (root := _layout(name, place, verify)) is not None:
             return root, [how for _, how in places]
     return None, [how for _, how in places]
 
@@ -193,13 +205,13 @@ def _not_found(name: str, looked: list[str], why: str = "") -> DataNotFoundError
                              f"To provide it: {_how_to_provide(name)}.", dataset=name)
 
 
-def resolve_root(name: str, data_root: str | os.PathLike | None = None) -> Path:
+def resolve_root(name: str, data_root: str | os.PathLike | None = None, verify: bool = True) -> Path:
     """The folder :func:`load` reads ``name`` from (preparing offline copies into the cache).
 
     Does not download: raises :class:`DataNotFoundError` when no copy is present."""
     if dataset_spec(name).name.startswith("synthetic_"):
         raise ValueError(f"{name!r} is generated in memory and has no files")
-    root, looked = _locate(name, data_root)
+    root, looked = _locate(name, data_root, verify)
     if root is None:
         raise _not_found(name, looked)
     return root
@@ -221,38 +233,45 @@ def _download(name: str, target: Path, looked: list[str]) -> Path:
     return target
 
 
-def _read_image_folder(name: str, root: Path) -> tuple[torch.Tensor, ...]:
+def _read_image_folder(name: str, root: Path, verify: bool = True) -> tuple[torch.Tensor, ...]:
     """Decode once with torchvision, then keep the uint8 tensors in the cache as a .pt file
     (decoding tens of thousands of JPEGs every run is slow). The file records a fingerprint
-    of the file list, so a changed folder is decoded again."""
+    of the file list with sizes and times, so a changed folder is decoded again, and the folder's
+    file tree is checked (``verify``) before it is decoded."""
     splits = folders.image_folder_splits(name, root)
-    fingerprint = hashlib.sha1(repr([[(os.path.relpath(p, root), y) for p, y in s]
-                                     for s in splits]).encode()).hexdigest()
+    fingerprint = hashlib.sha1(repr([[(os.path.relpath(p, root), y, os.stat(p).st_size, os.stat(p).st_mtime_ns)
+                                      for p, y in s] for s in splits]).encode()).hexdigest()
     where = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
     path = cache_dir() / "tensors" / f"{name}-{where}.pt"
     if path.is_file():
         cached = torch.load(path, weights_only=True)
-        if cached.get("fingerprint") == fingerprint:
+        if cached.get("fingerprint") == fingerprint and (cached.get("verified") or not verify):
             return cached["train_x"], cached["train_y"], cached["test_x"], cached["test_y"]
+    if verify:
+        integrity.check_tree(name, root)
     (train_x, train_y), (test_x, test_y) = (folders.decode(s, dataset_spec(name).image_size) for s in splits)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         torch.save({"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y,
-                    "fingerprint": fingerprint, "root": str(root)}, tmp)
+                    "fingerprint": fingerprint, "root": str(root), "verified": verify}, tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return train_x, train_y, test_x, test_y
 
 
-def _read(name: str, root: Path) -> tuple[torch.Tensor, ...]:
+def _read(name: str, root: Path, verify: bool = True) -> tuple[torch.Tensor, ...]:
     """uint8 (N, C, H, W) images and int64 labels for train and test."""
     if name not in _TORCHVISION:
-        return _read_image_folder(name, root)
+        return _read_image_folder(name, root, verify)
     out = []
     for train in (True, False):
-        ds = getattr(torchvision.datasets, _TORCHVISION[name])(str(root), train=train, download=False)
+        try:
+            ds = getattr(torchvision.datasets, _TORCHVISION[name])(str(root), train=train, download=False)
+        except (RuntimeError, ValueError, EOFError, OSError) as err:  # CIFAR: torchvision's md5 check; IDX: shape
+            raise DataIntegrityError(f"data set {name!r}: the files in {root} cannot be read as the official "
+                                     f"data ({str(err).splitlines()[0]}); {integrity.WAY_OUT}", name) from None
         x = ds.data.unsqueeze(1) if isinstance(ds.data, torch.Tensor) else \
             torch.from_numpy(ds.data).permute(0, 3, 1, 2)  # MNIST: (N,H,W) tensor; CIFAR: NHWC numpy
         out += [x.contiguous(), torch.as_tensor(ds.targets, dtype=torch.int64)]
@@ -273,24 +292,26 @@ def _synthetic(spec: DatasetSpec, n_train: int = 512, n_test: int = 256) -> tupl
 
 
 def load(name: str, *, data_root: str | os.PathLike | None = None, normalize: bool = True,
-         download: bool = True, device: str | torch.device = "cpu") -> InMemoryData:
+         download: bool = True, device: str | torch.device = "cpu", verify: bool = True) -> InMemoryData:
     """Load a data set of :data:`DATASETS` into memory on ``device``.
 
     Images are float32 (N, C, H, W) scaled to [0, 1] and, if ``normalize``, standardised with
     the spec's mean/std (synthetic sets are generated normalized; unnormalized they are mapped
     back by x * std + mean). Downloads (torchvision's, into ``data_root`` if given, else the
-    cache) are tried only when no copy is found and ``download`` is true."""
+    cache) are tried only when no copy is found and ``download`` is true. Every copy is checked against
+    the official checksums first (``verify=False``: the user's own copy, deliberately; recorded)."""
     spec = dataset_spec(name)
     if name.startswith("synthetic_"):
         root, raw = None, _synthetic(spec)
     else:
-        root, looked = _locate(name, data_root)
+        root, looked = _locate(name, data_root, verify)
         if root is None:
             if not download or name not in _TORCHVISION:
                 raise _not_found(name, looked)
             target = Path(data_root).expanduser() if data_root is not None else cache_dir()
             root = _download(name, target, looked)
-        raw = _read(name, root)
+            _layout(name, root, verify)  # the downloaded files checked like any other copy
+        raw = _read(name, root, verify)
     mean = torch.tensor(spec.mean, device=device).view(1, -1, 1, 1)
     std = torch.tensor(spec.std, device=device).view(1, -1, 1, 1)
 
@@ -302,7 +323,26 @@ def load(name: str, *, data_root: str | os.PathLike | None = None, normalize: bo
         return x.sub_(mean).div_(std) if normalize else x  # = Normalize
 
     return InMemoryData(spec, images(raw[0]), raw[1].to(device), images(raw[2]), raw[3].to(device),
-                        None if root is None else str(root))
+                        None if root is None else str(root), verified=verify)
+
+
+def ensure(name: str, data_root: str | os.PathLike | None = None, verify: bool = True) -> Path:
+    """Make ``name`` ready before any training: found (or downloaded by torchvision), checked against the
+    official checksums (``verify``) and, for an image folder, decoded into the cache. Raises
+    :class:`DataNotFoundError` (no copy, and none could be downloaded), :class:`DataIntegrityError` or
+    ``ValueError`` (a bad folder), each one line."""
+    spec = dataset_spec(name)
+    if spec.name.startswith("synthetic_"):
+        return Path(".")
+    root, looked = _locate(name, data_root, verify)
+    if root is None:
+        if name not in _TORCHVISION:
+            raise _not_found(name, looked)
+        root = _download(name, Path(data_root).expanduser() if data_root is not None else cache_dir(), looked)
+        _layout(name, root, verify)
+    if name not in _TORCHVISION:
+        _read_image_folder(name, root, verify)
+    return root
 
 
 def prepare_offline(names: list[str] | None = None) -> dict[str, str]:
@@ -318,4 +358,6 @@ def prepare_offline(names: list[str] | None = None) -> dict[str, str]:
             result[name] = str(root)
         except DataNotFoundError as err:
             result[name] = f"not prepared: {err}"
+        except DataIntegrityError as err:
+            result[name] = f"refused: {err}"
     return result

@@ -22,6 +22,7 @@ class InMemoryData:
     test_x: torch.Tensor
     test_y: torch.Tensor
     root: str | None
+    verified: bool = True   # False: checksums not checked (the user's own copy, deliberately)
 
     def to(self, device: str | torch.device) -> "InMemoryData":
         return replace(self, **{k: getattr(self, k).to(device)

@@ -71,6 +71,8 @@ class _Common:
     num_classes: int | None = None      # None = the data set's; given, it must match (checked in validate)
     amp: bool = False                   # bf16 autocast (GPU); regularizer and thresholds stay fp32
     channels_last: bool = False
+    # True: the data's checksums are not checked (the user's own copy, deliberately; data.integrity); in the id
+    data_unverified: bool | None = _setting(None, "None or True", lambda v: v is None or v is True)
 
 
 @dataclass(frozen=True)
@@ -172,9 +174,9 @@ def check(cond: bool, name: str, value, accepted: str) -> None:
         raise ValueError(f"{name} must be {accepted}, got {value!r}")
 
 
-def validate(config: Config) -> None:
+def validate(config: Config, shapes: bool = True) -> None:
     """Every setting checked before any work, from what its field declares; then the data set's class count
-    and the model's shapes."""
+    and (``shapes``) the model's shapes."""
     check(isinstance(config, (ARTConfig, DeepHoyerConfig)), "config", config, "an ARTConfig or a DeepHoyerConfig")
     for f in dataclasses.fields(config):
         v = getattr(config, f.name)
@@ -187,6 +189,8 @@ def validate(config: Config) -> None:
     if config.num_classes is not None:
         check(config.num_classes == spec.num_classes, "num_classes", config.num_classes,
               f"{spec.num_classes} for data set {config.dataset!r}")
+    if not shapes:
+        return
     models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                  image_size=spec.image_size, width=getattr(config, "width", None))  # shape checks, cheap
 

@@ -18,9 +18,10 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,12 +30,13 @@ import torch
 from tqdm import tqdm
 
 from .. import data
+from ..train import StopRequested, request_stop, stop_requested
 from . import runner
 from .config import check_data_root, resolve_device, run_id, settings, validate
 from .store import RunBusy, atomic_write_json, is_locked
 
-__all__ = ["EXECUTORS", "SlurmOptions", "default_workers", "oversubscription", "partition_plan", "run_local",
-           "run_debug", "submit_slurm"]
+__all__ = ["EXECUTORS", "SlurmOptions", "SweepStopped", "default_workers", "oversubscription", "partition_plan",
+           "run_local", "run_debug", "submit_slurm"]
 
 EXECUTORS = ("local", "slurm", "debug")
 #: measured on our 2-core machine (LeNet-300-100 Adam step, all processes together): 2 processes x 2 threads
@@ -60,11 +62,12 @@ def oversubscription(workers: int, threads: int | None) -> str | None:
             f"process). Use --workers {max(1, cores // t)} or fewer threads.")
 
 
-def partition_plan(configs, profile: str, results_dir) -> tuple[list, list, list]:
-    """(to train, stored, busy): busy runs are locked by a live process, which is left to finish them."""
+def partition_plan(configs, profile: str, results_dir, readonly: bool = False) -> tuple[list, list, list]:
+    """(to train, stored, busy): busy runs are locked by a live process, which is left to finish them.
+    ``readonly``: change nothing in the store (a dry run)."""
     todo, done, busy = [], [], []
     for cfg in configs:
-        if runner.stored(cfg, profile, results_dir) is not None:
+        if runner.stored(cfg, profile, results_dir, readonly=readonly) is not None:
             done.append(cfg)
         elif is_locked(Path(results_dir) / "_checkpoints" / profile / f"{run_id(cfg)}.lock"):
             busy.append(cfg)
@@ -82,12 +85,16 @@ def _work(cfg, profile: str, results_dir: str, device: str, data_root, threads, 
     layout = {**layout, "worker_pid": os.getpid(), **({"job_id": job} if job else {}),
               **({"array_task": os.environ["SLURM_ARRAY_TASK_ID"]} if "SLURM_ARRAY_TASK_ID" in os.environ else {})}
     t0 = time.time()
+    if stop_requested():  # a run the pool had already queued when the stop came: it never starts
+        return {"id": run_id(cfg), "status": "not_started", "seconds": 0.0}
     try:
         r = runner.run(cfg, profile=profile, results_dir=results_dir, device=device, data_root=data_root,
                      progress=line, compile=compile, threads=threads, wait=False, layout=layout)
     except RunBusy:
         return {"id": run_id(cfg), "status": "busy", "seconds": 0.0}
-    except data.DataNotFoundError as err:
+    except StopRequested:
+        return {"id": run_id(cfg), "status": "stopped", "seconds": time.time() - t0}
+    except (data.DataNotFoundError, data.DataIntegrityError) as err:
         return {"id": run_id(cfg), "status": "skipped", "why": str(err).splitlines()[0], "seconds": 0.0}
     return {"id": r["id"], "status": r["status"], "seconds": time.time() - t0}
 
@@ -109,6 +116,8 @@ def _init_worker(counter, threads, parent: int) -> None:
         _LINE = counter.value
     if threads:
         torch.set_num_threads(threads)
+    for sig in STOP_SIGNALS:  # Ctrl-C reaches every process of the group; the sweep forwards SIGTERM
+        signal.signal(sig, lambda *_: request_stop())
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="sparsebook-parent").start()
 
 
@@ -125,10 +134,27 @@ def _pool_work(*args) -> dict:
     return _work(*args, line=_LINE if _LINE is not None else False)
 
 
+#: the signals that stop a sweep cleanly (exit code 128 + the signal's number: 130, 143)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class SweepStopped(Exception):
+    """A sweep stopped by a signal, after its workers stopped: ``signum`` and every run's summary (status
+    ``stopped``: interrupted, resumes from its last checkpoint; ``not_started``)."""
+
+    def __init__(self, signum: int, summaries: list[dict]):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum, self.summaries = signum, summaries
+
+
 def run_local(configs, *, profile: str, results_dir, workers: int, threads: int | None = None,
               device: str = "cpu", data_root=None, compile: bool = False, progress: bool = True,
               layout: dict | None = None) -> list[dict]:
-    """Train ``configs`` on ``workers`` spawned processes; returns one summary per run, in plan order."""
+    """Train ``configs`` on ``workers`` spawned processes; returns one summary per run, in plan order.
+
+    SIGINT or SIGTERM (to this process, or Ctrl-C to the group) stops the sweep cleanly: no new run starts,
+    each run in progress stops at its next mini-batch and keeps its last checkpoint, the workers exit, and
+    :class:`SweepStopped` is raised with every run's summary."""
     if not configs:
         return []
     layout = {"executor": "local", "workers": workers, "threads_override": threads, **(layout or {})}
@@ -137,13 +163,46 @@ def run_local(configs, *, profile: str, results_dir, workers: int, threads: int 
     counter = ctx.Value("i", 0)
     out: dict[int, dict] = {}
     init = (counter, threads, os.getpid())
+    stopped: list[int] = []
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=init) as pool, \
             tqdm(total=len(args), desc="sweep", unit="run", position=0, disable=not progress) as total:
         futures = {pool.submit(_pool_work if progress else _work, *a): i for i, a in enumerate(args)}
-        for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
-            total.update(1)
-    return [out[i] for i in range(len(args))]
+
+        def on_signal(signum, _frame):
+            stopped.append(signum)
+            for fut in futures:
+                fut.cancel()  # the runs not started yet never start
+            # written by hand: ProcessPoolExecutor has no call that signals its workers
+            for pid in list(getattr(pool, "_processes", None) or {}):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        previous = _install(on_signal)
+        try:
+            for fut in as_completed(futures):
+                try:
+                    out[futures[fut]] = fut.result()
+                except CancelledError:
+                    out[futures[fut]] = {"id": run_id(configs[futures[fut]]), "status": "not_started",
+                                         "seconds": 0.0}
+                total.update(1)
+        finally:
+            _install(previous)
+    summaries = [out[i] for i in range(len(args))]
+    if stopped:
+        raise SweepStopped(stopped[0], summaries)
+    return summaries
+
+
+def _install(handler) -> dict:
+    """Set ``handler`` (a function, or a dict of them by signal) for the stop signals; return the previous
+    ones. Only the main thread may set handlers: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    if isinstance(handler, dict):
+        return {sig: signal.signal(sig, h) for sig, h in handler.items()}
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
 
 
 # -- submitit ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
-from .config import ARTConfig, DeepHoyerConfig
+from .config import ARTConfig, DeepHoyerConfig, validate
 
 __all__ = ["PROFILES", "Profile", "make_config", "departures", "seeds_for", "model_for", "by_profile"]
 
@@ -191,7 +191,9 @@ def model_for(kind: str, profile: str, model: str) -> str:
 
 
 def make_config(kind: str, profile: str, **settings):
-    """Paper defaults, then the profile's overrides for this model, then ``settings`` (None values ignored)."""
+    """Paper defaults, then the profile's overrides for this model, then ``settings`` (None values ignored);
+    every setting checked (:func:`~.config.validate`): an unknown model or data set, or a value out of range,
+    is one ``ValueError`` line naming the setting and what it accepts."""
     settings = {k: v for k, v in settings.items() if v is not None}
     cls = KINDS.get(kind)
     model = settings.get("model", cls.model if cls else None)
@@ -201,7 +203,9 @@ def make_config(kind: str, profile: str, **settings):
     unknown = sorted(set(settings) - names)
     if unknown:
         raise ValueError(f"unknown {kind} settings {unknown}; valid settings: {', '.join(sorted(names))}")
-    return replace(cls(), **{**over, **settings})
+    config = replace(cls(), **{**over, **settings})
+    validate(config, shapes=False)  # one line naming a bad setting and what it accepts, before any use
+    return config
 
 
 def departures(kind: str, profile: str, model: str, paper_model: str | None = None,

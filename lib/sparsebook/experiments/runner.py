@@ -21,7 +21,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import time
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from ..train.art import AFTER_WARMUP
 from ..train.deephoyer import AFTER_TRAINING
 from .config import Config, check, check_data_root, dense_start_config, resolve_device, run_id, \
     settings, validate
+from .profiles import PROFILES
 from .store import RunBusy, atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
 
 __all__ = ["run", "stored", "result_path", "load_results", "threads_for", "warmup_key", "TERMINAL_STATUSES", "RunBusy"]
@@ -46,17 +46,19 @@ def result_path(config: Config, profile: str, results_dir: str | os.PathLike) ->
 
 
 @functools.lru_cache(maxsize=2)
-def _load_data(dataset: str, normalize: bool, data_root: str | None, device: str, train_subset, test_subset):
+def _load_data(dataset: str, normalize: bool, data_root: str | None, device: str, train_subset, test_subset,
+               verify: bool = True):
     """The run's data on its device; a subset is the same for every seed and regularizer (subset seed 0)."""
-    d = data_mod.load(dataset, data_root=data_root, normalize=normalize)
+    d = data_mod.load(dataset, data_root=data_root, normalize=normalize, verify=verify)
     if train_subset or test_subset:
         d = d.subset(train_subset, test_subset, seed=0)
     return d.to(device)
 
 
-def stored(config: Config, profile: str, results_dir: str | os.PathLike) -> dict | None:
-    """The stored result of a run that reached a terminal status, or None."""
-    done = read_result(result_path(config, profile, results_dir))
+def stored(config: Config, profile: str, results_dir: str | os.PathLike, readonly: bool = False) -> dict | None:
+    """The stored result of a run that reached a terminal status, or None (``readonly``: an unreadable result
+    is left where it is)."""
+    done = read_result(result_path(config, profile, results_dir), set_aside=not readonly)
     return done if done is not None and done["status"] in TERMINAL_STATUSES else None
 
 #: profiles whose runs train on one CPU thread each: the committed results' rule, so that a run's numbers do
@@ -88,8 +90,7 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
     validate(config)
     check(threads is None or isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1,
            "threads", threads, "None or an integer >= 1")
-    check(isinstance(profile, str) and re.fullmatch(r"[A-Za-z0-9_-]+", profile) is not None, "profile", profile,
-           "a profile name (letters, digits, - or _)")
+    check(profile in PROFILES, "profile", profile, f"one of {', '.join(sorted(PROFILES))}")
     dev = resolve_device(device)
     check_data_root(data_root)
     path = result_path(config, profile, results_dir)
@@ -195,7 +196,7 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
            warm_dirs: tuple[Path, ...] = ()) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
-                      config.train_subset, config.test_subset)
+                      config.train_subset, config.test_subset, not config.data_unverified)
     torch.manual_seed(config.seed)
     model = models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                          image_size=spec.image_size, width=getattr(config, "width", None)).to(device)
@@ -242,11 +243,12 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         atomic_torch_save({"model": trained, "settings": settings(config)}, keep_trained)
     result = {
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
-        "config": settings(config), "dataset_label": spec.label, "data_root": data.root,
+        "config": settings(config), "data_root": data.root,
+        "dataset_label": spec.label + ("" if data.verified else " (unverified copy)"),
         "env": {**environment(device), **({"layout": layout} if layout else {}), "flush_denormal": bool(flush),
                 "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
                 "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "resumed": resumed, **({"warmup_from": warmed} if warmed else {})},
+                "resumed": resumed, "data_verified": data.verified, **({"warmup_from": warmed} if warmed else {})},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,
     }
@@ -254,8 +256,9 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
     return result
 
 
-def load_results(results_dir: str | os.PathLike, profile: str | None = None) -> list[dict]:
-    """Every stored result (of one profile, or all), for tables and the status page."""
+def load_results(results_dir: str | os.PathLike, profile: str | None = None, readonly: bool = False) -> list[dict]:
+    """Every stored result (of one profile, or all), for tables and the status page (``readonly``: an
+    unreadable one is left where it is)."""
     root = Path(results_dir)
     pattern = f"{profile}/*.json" if profile else "*/*.json"
-    return [r for p in sorted(root.glob(pattern)) if (r := read_result(p)) is not None]
+    return [r for p in sorted(root.glob(pattern)) if (r := read_result(p, set_aside=not readonly)) is not None]

@@ -75,8 +75,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict | None:
     return state
 
 
-def read_result(path: str | os.PathLike) -> dict | None:
-    """A stored run result, or None when absent; an unreadable one is set aside."""
+def read_result(path: str | os.PathLike, set_aside: bool = True) -> dict | None:
+    """A stored run result, or None when absent; an unreadable one is set aside (unless ``set_aside`` is
+    false: a read-only look, such as a dry run's, changes nothing)."""
     path = Path(path)
     if not path.exists():
         return None
@@ -85,7 +86,8 @@ def read_result(path: str | os.PathLike) -> dict | None:
         if not isinstance(result, dict) or "status" not in result or "config" not in result:
             raise ValueError("missing status or config")
     except (ValueError, UnicodeDecodeError) as err:
-        _set_aside(path, f"result ({err})")
+        if set_aside:
+            _set_aside(path, f"result ({err})")
         return None
     return result
 
@@ -113,12 +115,20 @@ def run_lock(path: str | os.PathLike, wait: bool = True):
 
 
 def is_locked(path: str | os.PathLike) -> bool:
-    """Whether a live process holds the lock at ``path`` (probed without blocking)."""
+    """Whether a live process holds the lock at ``path`` (probed without blocking, creating nothing: no lock
+    file means no process holds it)."""
+    path = Path(path)
     try:
-        with run_lock(path, wait=False):
-            return False
-    except RunBusy:
-        return True
+        f = open(path)
+    except FileNotFoundError:
+        return False
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
 
 
 def _git_commit() -> str | None:

@@ -12,17 +12,20 @@ chapter built afterwards trains nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import shutil
 import sys
 import time
 
 from .. import data
 from . import executor
 from .config import resolve_device, run_id, validate
+from .costs import estimate_seconds
 from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, art_sparsities, deephoyer_curve_runs,
                    deephoyer_runs)
 from .profiles import PROFILES, model_for
-from .runner import shared_dirs, shared_path, warmup_key
+from .runner import load_results, shared_dirs, shared_path, warmup_key
 
 
 
@@ -95,8 +98,15 @@ def plan(part: str, profile: str) -> list:
     raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (argparse's own prints its whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sparsebook.experiments.sweep", description=__doc__.split("\n\n")[0])
+    p = _OneLineParser(prog="python -m sparsebook.experiments.sweep", description=__doc__.split("\n\n")[0])
     p.add_argument("part", choices=PARTS)
     p.add_argument("--profile", default="cpu", help=f"one of {', '.join(sorted(PROFILES))}")
     p.add_argument("--device", default="cpu")
@@ -111,7 +121,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="only runs of these training lengths (DeepHoyer: the long curves' 250 at cpu)")
     p.add_argument("--compile", action="store_true",
                    help="train through torch.compile (pays on the ResNets here: see the benchmark page)")
-    p.add_argument("--dry-run", action="store_true", help="list the runs and whether they are stored")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the runs, whether they are stored and what each would cost; changes nothing")
+    p.add_argument("--unverified-data", action="store_true",
+                   help="train on a data copy whose checksums differ from the official data's (your own copy, "
+                        "deliberately); the runs get their own ids and are labelled")
     g = p.add_argument_group("layout")
     g.add_argument("--executor", choices=executor.EXECUTORS, default="local")
     g.add_argument("--workers", type=int, default=None,
@@ -152,6 +166,8 @@ def _select(p, args) -> list:
             filters.append(f"{flag} {' '.join(map(str, values))} ({has})")
     if not configs:
         p.error("no run of this part matches " + "; ".join(filters or ["the plan"]))
+    if args.unverified_data:
+        configs = [dataclasses.replace(c, data_unverified=True) for c in configs]
     for cfg in configs:  # validate everything before training anything
         validate(cfg)
     return configs
@@ -163,6 +179,42 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `--dry-run | head`: the reader has gone, so stop writing (Python's SIGPIPE recipe)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except executor.SweepStopped as stop:
+        counts = {k: sum(s["status"] == k for s in stop.summaries) for k in ("stopped", "not_started")}
+        stored = sum(s["status"] in ("finished", "art_cap_reached", "failed_nonfinite") for s in stop.summaries)
+        print(f"sweep {stop}: {stored} runs stored by this sweep, {counts['stopped']} interrupted (each resumes "
+              f"from its last checkpoint, the end of its last whole epoch), {counts['not_started']} not started; "
+              "run the same command again to go on", file=sys.stderr, flush=True)
+        return 128 + stop.signum
+
+
+def _check_data(p, configs, data_root) -> None:
+    """Every data set the runs read, found (or downloaded), checked and prepared before anything trains: a
+    missing or corrupt copy is one line and exit code 2."""
+    for name, verify in sorted({(c.dataset, not c.data_unverified) for c in configs}):
+        try:
+            data.ensure(name, data_root, verify=verify)
+        except (ValueError, data.DataNotFoundError) as err:  # DataIntegrityError is a ValueError
+            p.error(str(err).splitlines()[0])
+
+
+def _dry_run(configs, done, busy, profile: str, results_dir, workers: int) -> None:
+    """Each run, its state and its estimated cost from the stored runs like it (:func:`~.costs.estimate_seconds`);
+    then the missing runs' total on ``workers`` one-thread workers. Reads the store, changes nothing."""
+    estimates = estimate_seconds(configs, load_results(results_dir, profile, readonly=True))
+    missing = [c for c in configs if c not in done]
+    for i, cfg in enumerate(configs, 1):
+        state = "stored" if cfg in done else "busy" if cfg in busy else "to run"
+        est = estimates[run_id(cfg)]
+        cost = "" if cfg in done else f" ~{est / 60:.0f} min" if est is not None else " (no stored run like it)"
+        print(f"[{i}/{len(configs)}] {cfg.kind} {cfg.model} {cfg.dataset} {cfg.regularizer} "
+              f"{f'decay={cfg.decay} ' if cfg.kind == 'deephoyer' else f'sparsity={cfg.sparsity} '}"
+              f"seed={cfg.seed} id={run_id(cfg)} {state}{cost}", flush=True)
+    known = [estimates[run_id(c)] for c in missing if estimates[run_id(c)] is not None]
+    unknown = len(missing) - len(known)
+    print(f"estimate: {len(missing)} runs to train, ~{sum(known) / workers / 3600:.1f} h on {workers} worker(s) "
+          f"at one thread each" + (f", plus {unknown} run(s) with no stored run like them" if unknown else ""),
+          flush=True)
 
 
 def _main(argv) -> int:
@@ -182,25 +234,25 @@ def _main(argv) -> int:
             slurm = executor.SlurmOptions(args.timeout_min, args.slurm_partition, args.array_parallelism,
                                           args.gpus_per_task, args.cpus_per_task, args.runs_per_gpu, args.mem_gb)
             slurm.check()
+            if shutil.which("sbatch") is None and not args.dry_run:
+                raise ValueError("--executor slurm: no sbatch on PATH (run this on a SLURM login node, or use "
+                                 "--executor local)")
+        if args.data_root is not None and not os.path.isdir(args.data_root):
+            raise ValueError(f"--data-root {args.data_root!r} does not exist (or is not a folder)")
+        if os.environ.get("SPARSEBOOK_DATA") and not os.path.isdir(os.path.expanduser(os.environ["SPARSEBOOK_DATA"])):
+            raise ValueError(f"SPARSEBOOK_DATA={os.environ['SPARSEBOOK_DATA']!r} does not exist (or is not a folder)")
     except ValueError as err:
         p.error(str(err))
-    for name in sorted({cfg.dataset for cfg in configs}):
-        try:
-            data.resolve_root(name, args.data_root)
-        except data.DataNotFoundError as err:  # torchvision may still download it; say so, then try
-            print(f"note: {name} is not found offline ({str(err).splitlines()[0]}); its runs will try "
-                  "torchvision's download", flush=True)
-    todo, done, busy = executor.partition_plan(configs, args.profile, args.results)
+    todo, done, busy = executor.partition_plan(configs, args.profile, args.results, readonly=args.dry_run)
     todo = schedule(todo, args.profile, args.results)
     print(f"{len(configs)} runs: {len(done)} stored, {len(busy)} being trained by another process, "
           f"{len(todo)} to train", flush=True)
     if args.dry_run:
-        for i, cfg in enumerate(configs, 1):
-            state = "stored" if cfg in done else "busy" if cfg in busy else "to run"
-            print(f"[{i}/{len(configs)}] {cfg.kind} {cfg.model} {cfg.dataset} {cfg.regularizer} "
-                  f"{f'decay={cfg.decay} ' if cfg.kind == 'deephoyer' else f'sparsity={cfg.sparsity} '}"
-                  f"seed={cfg.seed} id={run_id(cfg)} {state}", flush=True)
+        workers = args.workers or executor.default_workers(args.threads)
+        _dry_run(configs, done, busy, args.profile, args.results, workers)
         return 0
+    if todo:
+        _check_data(p, todo, args.data_root)
     if not todo:
         return 0
     folder = args.submitit_folder or os.path.join(args.results, "_sweeps", "submitit")
@@ -236,7 +288,10 @@ def _main(argv) -> int:
         if s["status"] == "skipped":
             print(f"skipped {s['id']}: {s['why']}", flush=True)
     print(f"sweep done in {time.time() - t0:.0f} s: " + ", ".join(f"{n} {k}" for k, n in sorted(by_status.items())))
-    return 0
+    untrained = by_status.get("skipped", 0)
+    if untrained:
+        print(f"error: {untrained} run(s) could not be trained (above)", file=sys.stderr, flush=True)
+    return 1 if untrained else 0
 
 
 if __name__ == "__main__":

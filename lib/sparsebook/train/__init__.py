@@ -8,6 +8,7 @@
 """
 from .art import art_decisions, train_art
 from .deephoyer import train_deephoyer
-from .loop import NonFiniteLoss, Session, evaluate, evaluate_masked
+from .loop import NonFiniteLoss, Session, StopRequested, evaluate, evaluate_masked, request_stop, stop_requested
 
-__all__ = ["art_decisions", "train_art", "train_deephoyer", "Session", "NonFiniteLoss", "evaluate", "evaluate_masked"]
+__all__ = ["art_decisions", "train_art", "train_deephoyer", "Session", "NonFiniteLoss", "StopRequested",
+           "request_stop", "stop_requested", "evaluate", "evaluate_masked"]

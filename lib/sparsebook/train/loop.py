@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 import warnings
 from typing import Callable
@@ -25,7 +26,8 @@ from ..data import Augment, InMemoryData, batches
 from ..fast.inference import inference_copy
 from ..pruning import Mask
 
-__all__ = ["NonFiniteLoss", "Session", "TrainerState", "evaluate", "evaluate_masked"]
+__all__ = ["NonFiniteLoss", "StopRequested", "request_stop", "stop_requested", "Session", "TrainerState", "evaluate",
+           "evaluate_masked"]
 
 LOG10_BINS = np.linspace(-8, 1, 91)
 #: on the CPU, evaluation runs in chunks of at most this many images whatever the batch size: larger chunks
@@ -49,6 +51,25 @@ class TrainerState:
     @classmethod
     def from_checkpoint(cls, saved: dict):
         return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
+
+
+class StopRequested(BaseException):
+    """A stop was asked for (:func:`request_stop`, a signal to the sweep): the run ends at the next mini-batch
+    and keeps its last checkpoint (the end of its last whole epoch), from which it resumes exactly. A
+    ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+
+
+#: set when this process should stop training (by a signal handler: see experiments.executor)
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask every run training in this process to stop at its next mini-batch (safe in a signal handler)."""
+    _STOP.set()
+
+
+def stop_requested() -> bool:
+    return _STOP.is_set()
 
 
 class NonFiniteLoss(RuntimeError):
@@ -139,6 +160,8 @@ class Session:
         ces, regs, outs, labels = [], [], [], []
         regularize = regularizer is not None and alpha
         for xb, yb in batches(x, y, self.batch_size, shuffle=True, generator=self.generator):
+            if _STOP.is_set():
+                raise StopRequested("stop requested")
             if self.augment is not None:
                 xb = self.augment(xb, self.generator)
             if self.channels_last:
