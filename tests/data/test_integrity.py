@@ -4,9 +4,11 @@ truncated and random-pixel copies refused with one line, nothing left in the cac
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import struct
 import tarfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -56,6 +58,8 @@ def test_random_pixels_are_refused_before_anything_is_cached(tmp_path, isolated)
     # the way out: the user's own copy, deliberately; labelled
     d = load("mnist", data_root=src, verify=False)
     assert d.verified is False and d.train_x.shape == (100, 1, 28, 28)
+    source = json.loads((Path(d.root) / "SOURCE.json").read_text())  # the cache records what it was built from
+    assert source["verified"] is False and source["sources"][str(src / "train-images-idx3-ubyte.gz")] == found
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "truncated_idx"])

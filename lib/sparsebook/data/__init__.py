@@ -103,14 +103,14 @@ def _atomic_dir(dest: Path, fill: Callable[[Path], None]) -> Path:
 
 def _untar(name: str, tarball: Path, dest: Path, verify: bool) -> None:
     """Extract an archive after checking its checksum (with ``verify``); an unreadable one is one line."""
-    if verify:
-        integrity.check_archive(name, tarball)
+    digest = integrity.check_archive(name, tarball, verify)
     try:
         with tarfile.open(tarball) as tar:
             tar.extractall(dest, filter="data")
     except (tarfile.TarError, EOFError, OSError) as err:
         raise DataIntegrityError(f"data set {name!r}: {tarball} is not a readable archive ({err}); "
                                  "replace it with the official file", name) from None
+    integrity.write_source(dest, {tarball.resolve(): digest}, verify)
 
 
 def _layout(name: str, root: Path, verify: bool = True) -> Path | None:
@@ -129,8 +129,9 @@ def _layout(name: str, root: Path, verify: bool = True) -> Path | None:
             if all(p.is_file() for p in gz):
                 def fill(tmp: Path) -> None:
                     (tmp / folder / "raw").mkdir(parents=True)
-                    for f, p in zip(_IDX_FILES, gz):
-                        integrity.gunzip_checked(name, p, tmp / folder / "raw" / f, verify)
+                    digests = {p.resolve(): integrity.gunzip_checked(name, p, tmp / folder / "raw" / f, verify)
+                               for f, p in zip(_IDX_FILES, gz)}
+                    integrity.write_source(tmp, digests, verify)
                 tag = "" if verify else "-unverified"
                 prepared = _atomic_dir(cache_dir() / "prepared" / f"{name}-{_key(*gz)}{tag}", fill)
                 return _layout(name, prepared, verify)  # the prepared files checked again: a cache is no proof

@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 __all__ = ["DataIntegrityError", "IDX_SHA256", "ARCHIVE_SHA256", "TREE_SHA256", "sha256_file", "tree_sha256",
-           "gunzip_checked", "check_idx_folder", "check_archive", "check_tree", "WAY_OUT"]
+           "gunzip_checked", "check_idx_folder", "check_archive", "check_tree", "write_source", "WAY_OUT"]
 
 WAY_OUT = ("to train on your own copy deliberately, pass verify=False to data.load (data_unverified=True in a "
            "run's settings, --unverified-data on the sweep); such runs get their own ids and are labelled")
@@ -89,7 +89,7 @@ def _mismatch(dataset: str, path: Path, expected: str, found: str, what: str = "
                               f"(not the official data); {WAY_OUT}", dataset)
 
 
-def gunzip_checked(dataset: str, src: Path, dst: Path, verify: bool) -> None:
+def gunzip_checked(dataset: str, src: Path, dst: Path, verify: bool) -> str:
     """Decompress ``src`` into ``dst``, hashing the bytes; an unreadable gzip or (with ``verify``) content that is
     not the official file's is one line naming ``src``."""
     h = hashlib.sha256()
@@ -104,6 +104,7 @@ def gunzip_checked(dataset: str, src: Path, dst: Path, verify: bool) -> None:
     expected = IDX_SHA256.get(dataset, {}).get(dst.name)
     if verify and h.hexdigest() != expected:
         raise _mismatch(dataset, src, expected or "(none known)", h.hexdigest(), " (uncompressed)")
+    return h.hexdigest()
 
 
 def check_idx_folder(dataset: str, folder: Path, names) -> None:
@@ -114,11 +115,21 @@ def check_idx_folder(dataset: str, folder: Path, names) -> None:
             raise _mismatch(dataset, folder / name, IDX_SHA256[dataset][name], found)
 
 
-def check_archive(dataset: str, tarball: Path) -> None:
+def check_archive(dataset: str, tarball: Path, verify: bool = True) -> str:
+    """The archive's SHA-256, checked against the offline copy's (with ``verify``)."""
     expected = ARCHIVE_SHA256.get(tarball.name)
     found = sha256_file(tarball)
-    if found != expected:
+    if verify and found != expected:
         raise _mismatch(dataset, tarball, expected or "(none known for this file name)", found)
+    return found
+
+
+def write_source(folder: Path, sources: dict[Path, str], verified: bool) -> None:
+    """What a prepared cache folder was built from: each source file with its SHA-256 (of the uncompressed
+    content for a gzipped IDX file) and whether it was checked against the official data."""
+    import json
+    (folder / "SOURCE.json").write_text(json.dumps(
+        {"sources": {str(p): h for p, h in sources.items()}, "verified": verified}, indent=1))
 
 
 def check_tree(dataset: str, folder: Path) -> None:
