@@ -18,16 +18,18 @@ import sys
 from pathlib import Path
 
 from sparsebook.experiments import profiles, sweep
-from sparsebook.experiments.runner import shared_dirs, shared_path, stored
+from sparsebook.experiments.runner import dense_start_path, shared_dirs, shared_path, stored
 from sparsebook.experiments.store import atomic_torch_save, load_checkpoint
 
 
 def pending_states(results: Path, profile: str, configs: list) -> dict[str, list]:
     """The file name of every shared state one of ``configs`` still needs (its run is not stored) -> the
-    configs that share it."""
+    configs that share it: warm-ups and trainings, and the dense starts of ``start="dense"`` runs."""
     groups: dict[str, list] = {}
     for cfg in configs:
         groups.setdefault(shared_path(cfg, Path()).name, []).append(cfg)
+        if getattr(cfg, "start", None) == "dense":
+            groups.setdefault(dense_start_path(cfg, Path()).name, []).append(cfg)
     return {name: cfgs for name, cfgs in groups.items() if any(stored(c, profile, results) is None for c in cfgs)}
 
 

@@ -78,7 +78,8 @@ def test_sweep_dry_run_lists_every_run(tmp_path, capsys):
     curves = {experiments.run_id(c) for long in (False, True)
               for _, c in experiments.deephoyer_curve_runs("lenet_300_100", "mnist", "smoke", long=long)}
     assert len(tables) == 8 + 8 + 5 + 5
-    assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == len(tables | curves)
+    frontier = {experiments.run_id(c) for _, c in experiments.frontier_runs("smoke")}
+    assert out.count("to run") == len(sweep.plan("deephoyer", "smoke")) == len(tables | curves | frontier)
     assert sweep.main(["deephoyer", "--profile", "smoke", "--dataset", "fashion_mnist", "--model", "lenet5",
                        "--dry-run", "--results", str(tmp_path)]) == 0
     fmnist = {experiments.run_id(c) for _, c in experiments.deephoyer_runs("lenet5", "fashion_mnist", "smoke")}

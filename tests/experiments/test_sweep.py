@@ -227,4 +227,11 @@ def test_a_free_worker_takes_a_run_whose_warmup_is_stored_not_one_being_trained(
     kept.touch()
     order = sweep.schedule(two, "smoke", tmp_path)
     assert [c.seed for c in order] == [1, 0, 0, 0, 1, 1] and order[0] == two[1]
-    assert sweep.schedule(two, "smoke", tmp_path / "empty") == two  # nothing stored: one per warm-up first
+    # nothing stored: the two warm-ups first, then each warm-up's other runs, one warm-up at a time
+    assert [(c.seed, c.regularizer) for c in sweep.schedule(two, "smoke", tmp_path / "empty")] == \
+        [(0, two[0].regularizer), (1, two[1].regularizer)] + [(s, c.regularizer) for s in (0, 1) for c in cfgs[1:3]]
+    three = [dataclasses.replace(c, seed=seed) for seed in (0, 1, 2) for c in cfgs[:3]]  # a seed's runs together
+    order = [(c.seed, c.regularizer) for c in sweep.schedule(three, "smoke", tmp_path / "empty")]
+    regs = [c.regularizer for c in cfgs[:3]]
+    assert order == [(0, regs[0]), (1, regs[0]), (0, regs[1]), (0, regs[2]), (2, regs[0]), (1, regs[1]),
+                     (1, regs[2]), (2, regs[1]), (2, regs[2])]

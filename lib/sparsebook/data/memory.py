@@ -23,10 +23,26 @@ class InMemoryData:
     test_y: torch.Tensor
     root: str | None
     verified: bool = True   # False: checksums not checked (the user's own copy, deliberately)
+    val_x: torch.Tensor | None = None   # a validation split carved from the training set (split_validation)
+    val_y: torch.Tensor | None = None
 
     def to(self, device: str | torch.device) -> "InMemoryData":
         return replace(self, **{k: getattr(self, k).to(device)
-                                for k in ("train_x", "train_y", "test_x", "test_y")})
+                                for k in ("train_x", "train_y", "test_x", "test_y", "val_x", "val_y")
+                                if getattr(self, k) is not None})
+
+    def split_validation(self, n: int, seed: int = 0) -> "InMemoryData":
+        """``n`` training examples held out as a validation split, the rest kept for training (both in their
+        original order). The split depends only on ``seed`` and the training set, never on a run's seed, so
+        every run that asks for the same ``n`` holds out the same images."""
+        if not 0 < n < len(self.train_y):
+            raise ValueError(f"val_size must be between 1 and {len(self.train_y) - 1}, got {n}")
+        g = torch.Generator().manual_seed(seed)
+        held = torch.zeros(len(self.train_y), dtype=torch.bool)
+        held[torch.randperm(len(self.train_y), generator=g)[:n]] = True
+        held = held.to(self.train_y.device)
+        return replace(self, train_x=self.train_x[~held], train_y=self.train_y[~held],
+                       val_x=self.train_x[held], val_y=self.train_y[held])
 
     def subset(self, n_train: int | None, n_test: int | None, seed: int = 0) -> "InMemoryData":
         """A seeded random subset (kept in the original order) of at most n_train / n_test

@@ -20,6 +20,7 @@ import torch
 from .. import data as data_mod
 from .. import models, regularizers
 from ..train.art import PRUNED_EVALS, STOP_RULES
+from ..train.deephoyer import RULES
 
 __all__ = ["ARTConfig", "DeepHoyerConfig", "Config", "settings", "config_from_settings", "run_id", "validate",
            "resolve_device", "check_data_root", "dense_start_config", "check"]
@@ -135,6 +136,16 @@ class DeepHoyerConfig(_Common):
     # how Group Lasso groups a conv weight (regularizers.GROUPINGS): None = "channel_filter" (the paper's text, the
     # CIFAR script); "kernel_position" = the MNIST CNN script's (mnist/CNN/structure.py, line 103)
     group_lasso_groups: str | None = _one_of(None, regularizers.GROUPINGS, optional=True)
+    # training images held out as a validation split (the same images for every run): every epoch is evaluated
+    # on it and the test set is read once per rule, after fine-tuning; None = no split, the test set evaluated
+    # every epoch (the book's runs before the claims protocol)
+    val_size: int | None = _count(None, 1, optional="no validation split")
+    # the pruning rules this run fine-tunes (a subset of train.deephoyer.RULES); None = both. Runs that differ
+    # only in their rules and rule settings share their training, so a pruning grid costs only its fine-tunings
+    # (): none, the network is only trained (a dense start)
+    rules: tuple | None = _setting(None, f"None or a tuple of {', '.join(RULES)}, each at most once",
+                                   lambda v: v is None or (isinstance(v, tuple) and len(set(v)) == len(v)
+                                                           and set(v) <= set(RULES)))
     kind = "deephoyer"
 
     @property
@@ -217,8 +228,10 @@ def check_data_root(data_root) -> None:
 
 def dense_start_config(config: DeepHoyerConfig) -> DeepHoyerConfig:
     """The unregularized training a ``start="dense"`` run starts from: the original's ``element.py --reg 0
-    --decay 0.0`` (same model, data, seed and schedule; no pruning, so the same run serves every regularizer)."""
+    --decay 0.0`` (same model, data, seed and schedule; no pruning, so the same run serves every regularizer).
+    With a validation split it fine-tunes no rule at all, so the test set is never read for it."""
     d = DeepHoyerConfig()
     return dataclasses.replace(config, regularizer="none", decay=0.0, weight_decay=0.0, tl1_a=d.tl1_a,
                                threshold=d.threshold, std_ratio=d.std_ratio, threshold_finetune_epochs=0,
-                               std_finetune_epochs=0, record_epochs=(), start=None)
+                               std_finetune_epochs=0, record_epochs=(), start=None,
+                               rules=() if config.val_size else None, group_lasso_groups=None)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import torch
@@ -47,11 +48,14 @@ def result_path(config: Config, profile: str, results_dir: str | os.PathLike) ->
 
 @functools.lru_cache(maxsize=2)
 def _load_data(dataset: str, normalize: bool, data_root: str | None, device: str, train_subset, test_subset,
-               verify: bool = True):
-    """The run's data on its device; a subset is the same for every seed and regularizer (subset seed 0)."""
+               verify: bool = True, val_size: int | None = None):
+    """The run's data on its device; a subset, and a validation split carved from the training set, are the same
+    for every seed and regularizer (subset and split seed 0)."""
     d = data_mod.load(dataset, data_root=data_root, normalize=normalize, verify=verify)
     if train_subset or test_subset:
         d = d.subset(train_subset, test_subset, seed=0)
+    if val_size:
+        d = d.split_validation(val_size, seed=0)
     return d.to(device)
 
 
@@ -116,12 +120,19 @@ def run(config: Config, *, profile: str, results_dir: str | os.PathLike = "resul
         torch.set_num_threads(before)
 
 
+def dense_start_path(config, warm_dir) -> Path:
+    """Where the dense start of a ``start="dense"`` run is stored under ``warm_dir`` (one of :func:`shared_dirs`)."""
+    return Path(warm_dir) / f"{run_id(dense_start_config(config))}.pt"
+
+
 def _dense_start(config, profile, results_dir, device, data_root, progress, compile) -> dict:
-    """The dense model's weights, trained once and kept under ``results/_models/<profile>/<id>.pt``."""
+    """The dense model's weights, trained once and kept under ``results/_models/<profile>/<id>.pt`` (or read from
+    ``results/kept/<profile>/``, where ``tools/keep_shared.py`` commits it for a sweep spanning machines)."""
     dense = dense_start_config(config)
     rid = run_id(dense)
-    weights = Path(results_dir) / "_models" / profile / f"{rid}.pt"
-    state = load_checkpoint(weights)
+    made, kept = shared_dirs(results_dir, profile)
+    weights = made / f"{rid}.pt"
+    state = load_checkpoint(kept / f"{rid}.pt") if (kept / f"{rid}.pt").exists() else load_checkpoint(weights)
     if state is None:
         ckpt_dir = Path(results_dir) / "_checkpoints" / profile
         with run_lock(ckpt_dir / f"{rid}.lock"):
@@ -196,7 +207,8 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
            warm_dirs: tuple[Path, ...] = ()) -> dict:
     spec = data_mod.DATASETS[config.dataset]
     data = _load_data(config.dataset, config.normalize, None if data_root is None else str(data_root), str(device),
-                      config.train_subset, config.test_subset, not config.data_unverified)
+                      config.train_subset, config.test_subset, not config.data_unverified,
+                      getattr(config, "val_size", None))
     torch.manual_seed(config.seed)
     model = models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                          image_size=spec.image_size, width=getattr(config, "width", None)).to(device)
@@ -206,14 +218,32 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
     if ckpt is not None and ckpt.get("settings") != settings(config):
         ckpt = None  # a checkpoint of other settings under this id cannot happen unless the hash collides
     resumed, share, warmed = ckpt is not None, None, None
+    hold = ExitStack()  # the lock on the shared state this run trains, released once it is stored
     if warm_dirs:  # the run stores its own shared state in the first, and starts from one in any
         warm_path, shared_settings = shared_path(config, warm_dirs[0]), warmup_settings(config)
-        share = lambda name, state: None if warm_path.exists() else atomic_torch_save(  # noqa: E731
-            {**state, "warmup_settings": shared_settings}, warm_path)
+
+        def share(name, state):
+            if not warm_path.exists():
+                atomic_torch_save({**state, "warmup_settings": shared_settings}, warm_path)
+            hold.close()  # runs waiting for this state start from it now
         warm = _stored_warmup(warm_dirs, config) if ckpt is None else None
+        if warm is None and ckpt is None:  # another process may be training it: wait for it, never train it twice
+            hold.enter_context(run_lock(warm_path.with_suffix(".lock")))
+            warm = _stored_warmup(warm_dirs, config)
+            if warm is not None:
+                hold.close()
         if warm is not None:  # its time is counted by the run that made it, or (``elapsed``) carried by the file
             ckpt, warmed = {**warm, "settings": settings(config), "elapsed": warm.get("elapsed", 0.0),
                             "cpu_elapsed": warm.get("cpu_elapsed", 0.0)}, warm["_from"]
+    with hold:
+        return _train_session(config, profile, path, model, ckpt, ckpt_path, device, data, progress, compile,
+                              keep_trained, layout, share, resumed, warmed)
+
+
+def _train_session(config, profile, path, model, ckpt, ckpt_path, device, data, progress, compile, keep_trained,
+                   layout, share, resumed, warmed) -> dict:
+    """The training itself, from a checkpoint (its own, or the shared state it starts from) or from scratch."""
+    spec = data_mod.DATASETS[config.dataset]
     augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) \
         if getattr(config, "augment", False) else None
     elapsed0 = ckpt["elapsed"] if ckpt else 0.0

@@ -22,6 +22,7 @@ from .. import data
 from . import executor
 from .config import resolve_device, run_id, validate
 from .costs import estimate_seconds
+from .frontiers import frontier_runs
 from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, art_sparsities, deephoyer_curve_runs,
                    deephoyer_runs)
 from .profiles import PROFILES, model_for
@@ -59,22 +60,27 @@ def _warmups_first(configs) -> list:
 
 
 def schedule(todo, profile: str, results_dir) -> list:
-    """The order to train the missing runs in: the first run of each warm-up (or DeepHoyer training) not stored
-    yet, which trains it; then the runs whose warm-up is stored (``results/_models`` or ``results/kept``); then
-    the rest of the runs waiting on a warm-up being trained. So a free worker takes a run it can start from a
-    stored warm-up rather than train one another worker is training (which would cost it the warm-up's time:
-    an hour for a ResNet seed here), whatever part of a table an earlier session stored."""
+    """The order to train the missing runs in: the first run of the first warm-up (or DeepHoyer training) not
+    stored yet, which trains it; then the runs whose warm-up is stored (``results/_models`` or ``results/kept``);
+    then, in turn, the first run of the next missing warm-up and the other runs of the one before it, which is
+    by then trained or nearly so. So a free worker takes a run it can start from a stored warm-up rather than
+    wait for one another worker is training (a run that would share a warm-up being trained waits for it,
+    never trains it again), parallel workers start different warm-ups, and the shared states a sweep leaves
+    behind at any moment are few (``tools/keep_shared.py`` commits them between machines)."""
     dirs = shared_dirs(results_dir, profile)
-    first, ready, waiting, seen = [], [], [], set()
+    firsts, ready, rest = [], [], {}
     for cfg in todo:
         if any(shared_path(cfg, d).exists() for d in dirs):
             ready.append(cfg)
-        elif (key := warmup_key(cfg)) in seen:
-            waiting.append(cfg)
+        elif (key := warmup_key(cfg)) in rest:
+            rest[key].append(cfg)
         else:
-            seen.add(key)
-            first.append(cfg)
-    return first + ready + waiting
+            rest[key] = []
+            firsts.append(cfg)
+    order = firsts[:1] + ready
+    for before, first in zip(firsts, firsts[1:]):
+        order += [first] + rest[warmup_key(before)]
+    return order + (rest[warmup_key(firsts[-1])] if firsts else [])
 
 
 def plan(part: str, profile: str) -> list:
@@ -85,7 +91,8 @@ def plan(part: str, profile: str) -> list:
         cfgs = [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
         cfgs += [cfg for model, dataset in sorted(CURVE_TABLES) for long in (False, True)
                  for _, cfg in deephoyer_curve_runs(model, dataset, profile, long=long)]
-        return _unique(sorted(cfgs, key=lambda c: c.seed))
+        # the claims protocol's frontiers last, a seed at a time (every other run is stored at cpu)
+        return _unique(sorted(cfgs, key=lambda c: c.seed) + [cfg for _, cfg in frontier_runs(profile)])
     if part == "hypersparse":
         out = []
         for model in HYPERSPARSE_PLAN:

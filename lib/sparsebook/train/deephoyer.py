@@ -35,13 +35,18 @@ from ..pruning.accounting import layer_stats, model_counts, totals
 from .loop import Session, TrainerState
 from ..pruning import Mask, prune
 
-__all__ = ["train_deephoyer", "RULES", "AFTER_TRAINING", "finetune_seed"]
+__all__ = ["train_deephoyer", "RULES", "AFTER_TRAINING", "finetune_seed", "active_rules"]
 
 RULES = ("threshold", "std_ratio")
 
 #: settings a DeepHoyer run reads only after training: runs differing only in these share the trained network
 AFTER_TRAINING = ("threshold", "threshold_finetune_epochs", "threshold_finetune_lr", "std_ratio",
-                  "std_finetune_epochs", "std_finetune_lr", "std_finetune_weight_decay")
+                  "std_finetune_epochs", "std_finetune_lr", "std_finetune_weight_decay", "rules")
+
+
+def active_rules(cfg) -> tuple[str, ...]:
+    """The pruning rules a run fine-tunes, in :data:`RULES` order (``cfg.rules``; None: both)."""
+    return tuple(r for r in RULES if cfg.rules is None or r in cfg.rules)
 
 
 def finetune_seed(seed: int, rule: str) -> int:
@@ -93,10 +98,10 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
     named = lambda: dict(model.named_parameters())  # noqa: E731
     input_shape = tuple(session.data.train_x.shape[1:])
 
+    rules = active_rules(cfg)
     while st.phase == "train" and len(session.history) < cfg.train_epochs:
         row = session.train_epoch(opt, reg, cfg.decay)
-        session.log({"phase": "train", **row, "test_acc": session.test()["acc"],
-                     "nonzero": model_counts(model)["nonzero"]})
+        session.log({"phase": "train", **row, **session.monitor(), "nonzero": model_counts(model)["nonzero"]})
         if len(session.history) - 1 in cfg.record_epochs:
             session.snapshot(f"train_{len(session.history) - 1}", named(), reg)
         save()
@@ -104,45 +109,53 @@ def train_deephoyer(cfg, session: Session, ckpt: dict | None) -> dict:
         session.share("trained", opt, trainer=st.checkpoint(), snapshots=True)
         st.trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
         session.snapshot("trained", named(), reg)
-        st.phase = RULES[0]
-        opt = _start_finetune(cfg, model, st, session)
+        st.phase = rules[0] if rules else "done"
+        if rules:
+            opt = _start_finetune(cfg, model, st, session)
         save()
 
+    watched = "val_acc" if session.held_out else "test_acc"
     while st.phase in RULES:
         rule = st.phase
         value, epochs, _, _ = _rule_settings(cfg, rule)
         done = sum(1 for h in session.history if h["phase"] == f"finetune_{rule}")
         for _ in range(done, epochs):
             row = session.train_epoch(opt)
-            session.log({"phase": f"finetune_{rule}", **row, "test_acc": session.test()["acc"],
+            session.log({"phase": f"finetune_{rule}", **row, **session.monitor(),
                          "nonzero": model_counts(model)["nonzero"]})
             save()
         ft = [h for h in session.history if h["phase"] == f"finetune_{rule}"]
-        best = max(ft, key=lambda h: h["test_acc"]) if ft else None
         rows = layer_stats(model, input_shape)
-        before = st.pruned_acc.get(rule)
-        # prun_tune_V.py tests at the start of each epoch: the pruned model before fine-tuning and after every
-        # epoch but the last compete for its best
-        original = [before] + [h["test_acc"] for h in ft[:-1]] if before is not None else []
-        st.results[rule] = {
-            "value": value, "test_acc_final": ft[-1]["test_acc"] if ft else session.test()["acc"],
-            "test_acc_best": best["test_acc"] if best else None,
-            "test_acc_best_epoch": best["epoch"] if best else None,
-            "test_acc_pruned": before, "test_acc_best_at_epoch_start": max(original) if original else None,
-            **{f"all_{k}": v for k, v in model_counts(model).items()}, "totals": totals(rows), "layers": rows,
-        }
+        st.results[rule] = {"value": value, **_accuracies(session, ft, st.pruned_acc.get(rule), watched),
+                            **{f"all_{k}": v for k, v in model_counts(model).items()}, "totals": totals(rows),
+                            "layers": rows}
         session.snapshot(f"pruned_{rule}", named())
-        nxt = RULES.index(rule) + 1
-        st.phase = RULES[nxt] if nxt < len(RULES) else "done"
+        nxt = rules.index(rule) + 1
+        st.phase = rules[nxt] if nxt < len(rules) else "done"
         if st.phase != "done":
             opt = _start_finetune(cfg, model, st, session)
         save()
 
-    trained_acc = next(h["test_acc"] for h in reversed(session.history) if h["phase"] == "train") \
+    trained_acc = next(h[watched] for h in reversed(session.history) if h["phase"] == "train") \
         if cfg.train_epochs else None
-    return {"status": "finished", "final": {"trained_test_acc": trained_acc, **{
+    return {"status": "finished", "final": {f"trained_{watched}": trained_acc, **{
         f"{rule}_{k}": v for rule, r in st.results.items() for k, v in r.items()
         if k not in ("layers", "totals")}}, "rules": st.results, "trained_state": st.trained}
+
+
+def _accuracies(session: Session, ft: list[dict], before: float | None, watched: str) -> dict:
+    """A rule's accuracies after fine-tuning. Without a validation split: the final and the best test accuracy
+    of the epochs, and the original's best (``prun_tune_V.py`` tests at the start of each epoch, so the pruned
+    model before fine-tuning and after every epoch but the last compete). With one: the same on the validation
+    split, and the test set read once, for the final model."""
+    best = max(ft, key=lambda h: h[watched]) if ft else None
+    original = [before] + [h[watched] for h in ft[:-1]] if before is not None else []
+    out = {f"{watched}_final": ft[-1][watched] if ft else session.monitor()[watched],
+           f"{watched}_best": best[watched] if best else None, f"{watched}_best_epoch": best["epoch"] if best else None,
+           f"{watched}_pruned": before, f"{watched}_best_at_epoch_start": max(original) if original else None}
+    if session.held_out:
+        out["test_acc_final"] = session.test()["acc"]  # the one read of the test set
+    return out
 
 
 def _start_finetune(cfg, model, st: dict, session: Session):
@@ -156,7 +169,7 @@ def _start_finetune(cfg, model, st: dict, session: Session):
     st.mask = mask.state_dict()
     session.generator.manual_seed(finetune_seed(cfg.seed, st.phase))
     opt = _masked_adam(cfg, model, st.phase, mask)
-    st.pruned_acc[st.phase] = session.test()["acc"]  # before any fine-tuning
+    st.pruned_acc[st.phase] = next(iter(session.monitor().values()))  # before any fine-tuning
     return opt
 
 

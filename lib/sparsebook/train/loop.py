@@ -208,6 +208,21 @@ class Session:
     def test(self) -> dict:
         return evaluate(self.model, self.data.test_x, self.data.test_y, self.test_batch_size, self.channels_last)
 
+    def validate(self) -> dict:
+        """Loss and accuracy on the validation split (:meth:`InMemoryData.split_validation`)."""
+        return evaluate(self.model, self.data.val_x, self.data.val_y, self.test_batch_size, self.channels_last)
+
+    @property
+    def held_out(self) -> bool:
+        """Whether the run holds out a validation split: then every choice reads it, and the test set is read
+        once per result (:meth:`monitor`)."""
+        return self.data.val_x is not None
+
+    def monitor(self) -> dict:
+        """What a run watches epoch by epoch: ``{"val_acc": ...}`` where it holds out a validation split (the test
+        set stays unread), else ``{"test_acc": ...}`` (the book's runs before the claims protocol)."""
+        return {"val_acc": self.validate()["acc"]} if self.held_out else {"test_acc": self.test()["acc"]}
+
     def log(self, row: dict) -> dict:
         """Append an epoch's row to the history and show it on the bar."""
         row = {"epoch": len(self.history), **row, "time": time.time()}
