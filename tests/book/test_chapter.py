@@ -63,7 +63,10 @@ def test_ledger_lists_every_claim_undecided_on_an_empty_store(tmp_path):
     assert set(sched.index.get_level_values("paper")) == {"DeepHoyer", "HyperSparse"}
     assert {"LeNet-300-100, MNIST", "LeNet-300-100, MNIST, 2 training epochs"} <= set(
         sched.index.get_level_values("setting"))  # the long curves are a setting of their own
-    assert set(sched["levelled off"]) == {"no finished run shows whether training levelled off"}
+    assert set(sched["levelled off (medians over the setting's runs)"]) == {
+        "no finished run shows whether training levelled off"}
+    counted = ledger.schedules(tmp_path, "smoke", t)  # with the ledger's rows: how many each setting holds back
+    assert counted["rows held, their own runs still moving"].str.startswith(("0 of ", "–")).all()
 
 
 def test_every_notebook_cell_has_an_id():

@@ -175,7 +175,7 @@ def test_the_verdicts_are_summed_up_per_claim_and_training_length():
     # the levelled curves decide all six rows (two rules, three targets); the moving ones hold all six
     assert summary == ("Hoyer-Square sparser than L1, 12 rows: reproduced in 6 (10 training epochs: fixed "
                        "threshold at −0.5, −1 and −2, std ratio at −0.5, −1 and −2); not reproduced in 0; "
-                       "undecided in 6, 6 of them held because runs behind them are still moving")
+                       "undecided in 6, 6 of them reading a verdict but held because runs behind them are still moving")
     assert "no claim has a verdict yet" in ledger.verdict_summary({"10 training epochs": ledger.matched_table([])})
 
 

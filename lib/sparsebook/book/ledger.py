@@ -15,9 +15,9 @@ from ..experiments.grid import REGULARIZER_LABELS, STRUCTURAL_WEIGHT_DECAY
 from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
-from .convergence import ART_PHASES, convergence_summary, convergence_table, hold
+from .convergence import ART_PHASES, convergence_summary, convergence_table, held_back, hold
 from .hypersparse import _finished_runs, placeholder_figure
-from .tables import PALETTE, RULE_LABELS, SEEDS_TO_DECIDE, STILL_MOVING, _group, figure, pm
+from .tables import PALETTE, RULE_LABELS, SEEDS_TO_DECIDE, _group, figure, pm
 
 __all__ = ["PALETTE", "SEEDS_TO_DECIDE", "curve_figure", "training_figure", "matched_table", "verdict_summary",
            "art_verdicts", "ledger", "schedules", "load_curves", "load_art"]
@@ -189,9 +189,10 @@ def verdict_summary(by_schedule: dict[str, pd.DataFrame]) -> str:
                            for label, w in where.items())
             parts.append(f"{verdict} in {n}" + (f" ({at})" if at else ""))
         undecided = [r for _, r in rows if r["verdict"] == "undecided"]
-        held = sum(str(r.get("schedule", "")).startswith(STILL_MOVING) for r in undecided)
-        parts.append(f"undecided in {len(undecided)}" + (f", {held} of them held because runs behind them are "
-                                                         "still moving" if held else ""))
+        # the ledger's count (convergence.held_back): rows whose runs read a verdict, held because they still move
+        held = int(held_back(pd.Series([str(r.get("schedule", "")) for r in undecided], dtype=str)).sum())
+        parts.append(f"undecided in {len(undecided)}" + (f", {held} of them reading a verdict but held because "
+                                                         "runs behind them are still moving" if held else ""))
         sentences.append(f"{claim}, {len(rows)} rows: " + "; ".join(parts))
     return ". ".join(sentences)
 
@@ -337,12 +338,20 @@ def ledger(results_dir, profile: str) -> pd.DataFrame:
                                        "schedule", "profile", "reproduction report"])
 
 
-def schedules(results_dir, profile: str) -> pd.DataFrame:
+def schedules(results_dir, profile: str, verdicts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Did the schedule behind each setting's verdicts level off? Per setting with a finished run, the
-    :func:`convergence_summary` of its runs (ART's own phase is meant to move and is left out)."""
+    :func:`convergence_summary` of its runs (medians over all of them; ART's own phase is meant to move and is
+    left out) and, from the ledger's own rows (``verdicts``, :func:`ledger`), how many of the setting's rows are
+    held because the runs behind *them* still move: the two can differ, and the table says both."""
     rows = [{"paper": "DeepHoyer", "setting": setting, "levelled off": convergence_summary(convergence_table(pairs))}
             for setting, pairs in _curve_settings(results_dir, profile)]
     rows += [{"paper": "HyperSparse", "setting": setting,
               "levelled off": convergence_summary(convergence_table(pairs, ART_PHASES))}
              for _, setting, pairs in _art_settings(results_dir, profile)]
-    return pd.DataFrame(rows, columns=["paper", "setting", "levelled off"]).set_index(["paper", "setting"])
+    out = pd.DataFrame(rows, columns=["paper", "setting", "levelled off"])
+    out = out.rename(columns={"levelled off": "levelled off (medians over the setting's runs)"})
+    if verdicts is not None:
+        held = {setting: f"{int(held_back(g['schedule'].astype(str)).sum())} of {len(g)}"
+                for setting, g in verdicts.groupby("setting")}
+        out["rows held, their own runs still moving"] = out["setting"].map(held).fillna("–")
+    return out.set_index(["paper", "setting"])

@@ -1,0 +1,94 @@
+"""DeepHoyer's "sparser at equal accuracy" on fair frontiers, chosen on held-out data.
+
+The runs are :func:`sparsebook.experiments.frontier_runs`: every regularizer at every strength, each trained
+network pruned at one grid every regularizer shares. For one seed, a regularizer's frontier at a target
+accuracy is its sparsest point (over strengths and the whole pruning grid) whose *validation* accuracy after
+fine-tuning reaches the target; the target is that seed's unregularized network's validation accuracy (before
+pruning) minus a drop. The chosen point's sparsity and its test accuracy (read once, by its run) are what the
+book reports; the claims compare the chosen sparsities seed by seed (:func:`claim_values`), paired, since a
+seed's runs share the dense start and the data order.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["MEASURES", "DROPS", "frontier_frame", "references", "choose", "claim_values", "frontier_table"]
+
+#: what "sparser" counts: element-wise, the parameters pruned (% of all, biases included, as DeepHoyer counts);
+#: structural, the weights removed once dead units go (%)
+MEASURES = {"parameters pruned": "pruned", "weights removed": "removed"}
+#: the target accuracies: the unregularized network's validation accuracy minus these (points)
+DROPS = (0.5, 1.0, 2.0)
+_COLUMNS = ["regularizer", "decay", "seed", "rule", "value", "val_acc", "test_acc", "pruned", "removed",
+            "trained_val_acc", "dead_layer"]
+
+
+def frontier_frame(pairs) -> pd.DataFrame:
+    """One row per finished frontier run (a ``FrontierRow`` and its result): its point on the grid, its
+    validation and test accuracy after fine-tuning, both sparsities (%), the validation accuracy of its trained
+    network before pruning, and whether pruning emptied a whole layer."""
+    rows = []
+    for row, r in pairs:
+        if r.get("status") != "finished" or row.rule not in r.get("rules", {}):
+            continue
+        res = r["rules"][row.rule]
+        layers = res.get("layers") or []
+        rows.append({"regularizer": row.regularizer, "decay": row.decay, "seed": r["config"]["seed"],
+                     "rule": row.rule, "value": row.value, "val_acc": res["val_acc_final"],
+                     "test_acc": res["test_acc_final"], "pruned": 100.0 * (1 - res["all_nonzero"] / res["all_params"]),
+                     "removed": 100.0 * (1 - res["totals"]["params_after_removal"] / res["all_params"]),
+                     "trained_val_acc": r["final"]["trained_val_acc"],
+                     "dead_layer": any(layer.get("nonzero_weights", 1) == 0 for layer in layers)})
+    return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def references(frame: pd.DataFrame) -> dict[int, float]:
+    """Per seed, the unregularized network's validation accuracy before pruning (what the targets hang from)."""
+    none = frame[frame.regularizer == "none"]
+    return none.groupby("seed")["trained_val_acc"].first().to_dict()
+
+
+def choose(frame: pd.DataFrame, regularizer: str, drop: float, measure: str, rules=None) -> pd.DataFrame:
+    """Per seed, the regularizer's sparsest point whose validation accuracy reaches the seed's target (ties: the
+    more accurate on validation); seeds where no point reaches it are left out. ``rules``: only these pruning
+    rules (None: the whole shared grid)."""
+    column = MEASURES[measure]
+    refs = references(frame)
+    sub = frame[(frame.regularizer == regularizer) & frame.seed.isin(refs)]
+    if rules is not None:
+        sub = sub[sub.rule.isin(rules)]
+    sub = sub[sub.val_acc >= sub.seed.map(refs) - drop]
+    if sub.empty:
+        return sub
+    best = sub.sort_values([column, "val_acc"], ascending=False).groupby("seed").head(1)
+    return best.sort_values("seed").set_index("seed")
+
+
+def claim_values(frame: pd.DataFrame, claimed: str, baseline: str, drop: float, measure: str) -> dict:
+    """What a claim's test reads: per seed, each side's chosen sparsity (:func:`choose`), their test accuracies,
+    and whether a chosen network lost a whole layer."""
+    a, b = choose(frame, claimed, drop, measure), choose(frame, baseline, drop, measure)
+    column = MEASURES[measure]
+    return {"claimed": a[column].to_dict(), "baseline": b[column].to_dict(),
+            "claimed_acc": a["test_acc"].tolist(), "baseline_acc": b["test_acc"].tolist(),
+            "claimed_dead": bool(a["dead_layer"].any()) if len(a) else False,
+            "baseline_dead": bool(b["dead_layer"].any()) if len(b) else False}
+
+
+def frontier_table(frame: pd.DataFrame, regularizers, measure: str, drops=DROPS) -> pd.DataFrame:
+    """Per regularizer and target: the chosen points' sparsity and test accuracy (mean ± std over the seeds
+    that reach the target), how many seeds did, and which grid points were chosen (strength, rule, value)."""
+    from .tables import pm
+    column = MEASURES[measure]
+    records = []
+    for reg in regularizers:
+        for drop in drops:
+            c = choose(frame, reg, drop, measure)
+            picks = ", ".join(sorted({f"{d:.3g} / {'t' if rule == 'threshold' else 'r'} {v:g}"
+                                      for d, rule, v in zip(c.decay, c.rule, c.value)})) if len(c) else "–"
+            records.append({"regularizer": reg, "target": f"−{drop:g}", f"{measure} (%)":
+                            pm(c[column].mean() if len(c) else None, c[column].std() if len(c) > 1 else None),
+                            "test accuracy (%)": pm(c.test_acc.mean() if len(c) else None,
+                                                    c.test_acc.std() if len(c) > 1 else None, 2),
+                            "seeds": len(c), "chosen (strength / t threshold or r std ratio)": picks})
+    return pd.DataFrame(records)

@@ -1,0 +1,208 @@
+"""The headline: each paper's primary rows (:data:`~.protocol.PRIMARY`) decided by the claims protocol.
+
+:func:`headline` reads the stored runs (a user's own store too) and returns one row per primary row; the
+introduction, the ledger and the chapters read it, so a count in their prose and their tables are one
+computation.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import experiments
+from ..data import DATASETS
+from ..experiments import profiles, train_or_load
+from . import frontier, protocol
+from .protocol import PRIMARY, SETTINGS
+
+__all__ = ["COLUMNS", "CHAPTERS", "headline", "counts", "dense_reference_art", "setting_label", "headline_table",
+           "badge", "standardized_effects", "protocol_rates", "answer"]
+
+COLUMNS = ["paper", "claim", "setting", "at", "effect", "low", "high", "seeds", "paired", "p", "p_holm",
+           "selected_on", "dense_reference", "regime_bar", "verdict", "why", "claimed_mean", "baseline_mean",
+           "measure", "setting_key"]
+
+#: the chapter that shows each setting's runs (a path from the book's root, as the introduction and ledger link it)
+CHAPTERS = {"deephoyer-lenet300-mnist": "deephoyer/lenet300_mnist.html",
+            "hypersparse-resnet-cifar10": "hypersparse/resnet32_cifar10.html",
+            "hypersparse-vgg-cifar100": "hypersparse/vgg19_cifar100.html"}
+#: the unit of each measure's effect
+_UNITS = {"test accuracy": "points", "ART epochs": "epochs", "parameters pruned": "points of sparsity",
+          "weights removed": "points of sparsity"}
+
+#: the HyperSparse settings' chapters: setting key -> the paper's model
+_ART_SETTINGS = {"hypersparse-resnet-cifar10": "resnet32", "hypersparse-vgg-cifar100": "vgg19"}
+
+
+def setting_label(key: str, profile: str) -> str:
+    """What ran in a setting at ``profile``: model (and the paper's, where a stand-in trains), data."""
+    if key in _ART_SETTINGS:
+        paper_model = _ART_SETTINGS[key]
+        model = profiles.model_for("art", profile, paper_model)
+        cfg = profiles.make_config("art", profile, model=model, dataset=experiments.art_dataset(paper_model, profile))
+        images = f", {cfg.train_subset:,} training images" if cfg.train_subset else ""
+        return (f"{experiments.MODEL_LABELS.get(model, model)}"
+                f"{'' if model == paper_model else ' (for ' + experiments.MODEL_LABELS[paper_model] + ')'}, "
+                f"{DATASETS[cfg.dataset].label}{images}")
+    return SETTINGS[key].label
+
+
+def dense_reference_art(pairs) -> float | None:
+    """The mean over seeds of the warm-up's last test accuracy (the dense network before ART)."""
+    by_seed = {}
+    for _, r in pairs:
+        if r.get("status") != "finished":
+            continue
+        warm = [h["test_acc"] for h in r["history"] if h["phase"] == "warmup" and h.get("test_acc") is not None]
+        if warm:
+            by_seed.setdefault(r["config"]["seed"], warm[-1])
+    return sum(by_seed.values()) / len(by_seed) if by_seed else None
+
+
+def _art_values(pairs, row: protocol.Primary) -> dict:
+    sparsity = float(row.at.split()[1]) / 100
+    key = "test_acc_final" if row.measure == "test accuracy" else "art_epochs"
+    out = {}
+    for side, reg in (("claimed", row.claimed), ("baseline", row.baseline)):
+        runs = [r for arow, r in pairs if arow.regularizer == reg and abs(arow.sparsity - sparsity) < 1e-9
+                and r.get("status") == "finished"]
+        out[side] = {r["config"]["seed"]: r["final"][key] for r in runs}
+        out[f"{side}_acc"] = [r["final"]["test_acc_final"] for r in runs]
+        out[f"{side}_dead"] = any(layer.get("nonzero_weights", 1) == 0 for r in runs for layer in r.get("layers", []))
+    return out
+
+
+def _deephoyer(results_dir, profile: str):
+    pairs = train_or_load(experiments.frontier_runs(profile), profile=profile, results_dir=results_dir,
+                          train=False)
+    frame = frontier.frontier_frame(pairs)
+    none = frame[(frame.regularizer == "none") & (frame.rule == "threshold")]
+    return frame, (float(none.test_acc.mean()) if len(none) else None)
+
+
+def headline(results_dir, profile: str = "cpu") -> pd.DataFrame:
+    """One row per primary row, with the columns of :data:`COLUMNS`; ``verdict`` one of
+    :data:`~.protocol.VERDICTS`. Holm's correction runs over each paper's rows that are in the paper's regime
+    and did not collapse (the rows a verdict could count)."""
+    from .ledger import load_art
+    cache: dict = {}
+    records = []
+    for row in PRIMARY:
+        setting = SETTINGS[row.setting]
+        if row.setting not in cache:
+            if row.setting in _ART_SETTINGS:
+                pairs = load_art(_ART_SETTINGS[row.setting], profile, results_dir, train=False)
+                cache[row.setting] = (pairs, dense_reference_art(pairs))
+            else:
+                cache[row.setting] = _deephoyer(results_dir, profile)
+        data, dense = cache[row.setting]
+        if row.setting in _ART_SETTINGS:
+            values, selected = _art_values(data, row), "none"
+        else:
+            drop = float(row.at.split("−")[1].split()[0])
+            values, selected = frontier.claim_values(data, row.claimed, row.baseline, drop, row.measure), "validation"
+        test = protocol.paired_test(values["claimed"], values["baseline"], row.higher_is_better)
+        collapsed = protocol.collapse(values["claimed_acc"], values["baseline_acc"], setting.chance,
+                                      values["claimed_dead"], values["baseline_dead"])
+        if dense is None:
+            verdict, why = "undecided", "no run stored yet"
+        elif dense < setting.bar:
+            verdict, why = "outside the paper's regime", (f"dense reference {dense:.1f} % below the bar "
+                                                           f"{setting.bar:g} %")
+        elif collapsed:
+            verdict, why = collapsed, "a side at most twice chance accuracy, or with a whole layer pruned"
+        else:
+            verdict, why = None, ""  # decided below, after Holm
+        mean = lambda d: sum(d.values()) / len(d) if d else None  # noqa: E731
+        records.append({"paper": row.paper, "claim": row.claim, "setting": setting_label(row.setting, profile),
+                        "at": row.at, "effect": test.effect, "low": test.low, "high": test.high, "seeds": test.seeds,
+                        "paired": test.paired, "p": test.p, "p_holm": None, "selected_on": selected,
+                        "dense_reference": dense, "regime_bar": setting.bar, "verdict": verdict, "why": why,
+                        "claimed_mean": mean(values["claimed"]), "baseline_mean": mean(values["baseline"]),
+                        "measure": row.measure, "setting_key": row.setting})
+    for paper in dict.fromkeys(r["paper"] for r in records):
+        family = [r for r in records if r["paper"] == paper and r["verdict"] is None]
+        for r, adjusted in zip(family, protocol.holm([r["p"] for r in family])):
+            r["p_holm"] = adjusted
+            test = protocol.Test(r["effect"], r["low"], r["high"], r["p"], r["seeds"], r["paired"])
+            r["verdict"] = protocol.decide(test, adjusted)
+            if r["verdict"] == "undecided":
+                r["why"] = ("fewer than two seeds a side" if r["p"] is None
+                            else f"Holm-adjusted p {adjusted:.3g} ≥ {protocol.ALPHA:g}")
+            else:
+                r["why"] = f"Holm-adjusted p {adjusted:.3g} < {protocol.ALPHA:g}"
+    return pd.DataFrame(records, columns=COLUMNS)
+
+
+def counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per paper, how many primary rows took each verdict (every verdict listed, zeros included)."""
+    return {paper: {v: int((g.verdict == v).sum()) for v in protocol.VERDICTS}
+            for paper, g in table.groupby("paper", sort=False)}
+
+
+def badge(verdict: str) -> str:
+    """A verdict as the pages show it: a coloured label (``book/_static/tables.css``)."""
+    css = verdict.replace(" ", "-").replace("'", "")
+    return f'<span class="verdict verdict-{css}">{verdict}</span>'
+
+
+def headline_table(table: pd.DataFrame, paper: str, link_prefix: str = "") -> pd.DataFrame:
+    """A paper's primary rows as the introduction and the ledger open with them: claim (linked to its chapter),
+    setting, where, the verdict as a badge with its reason under it, the effect with its 95 % interval, the seeds
+    (paired or not) and the Holm-adjusted p-value."""
+    rows = []
+    for _, r in table[table.paper == paper].iterrows():
+        unit = _UNITS[r["measure"]]
+        effect = "–" if pd.isna(r["effect"]) else (f"{r['effect']:+.2f} {unit}" + (
+            "" if pd.isna(r["low"]) else f" [{r['low']:+.2f}, {r['high']:+.2f}]"))
+        link = f'<a href="{link_prefix}{CHAPTERS[r["setting_key"]]}">{r["claim"]}</a>'
+        rows.append({"claim": link, "setting": r["setting"], "at": r["at"],
+                     "verdict": f"{badge(r['verdict'])}<br><small>{r['why']}</small>",
+                     "effect [95 % interval]": effect,
+                     "seeds": f"{r['seeds']} {'paired' if r['paired'] else 'a side'}" if r["seeds"] else "–",
+                     "p (Holm)": "–" if pd.isna(r["p_holm"]) else f"{r['p_holm']:.3g}"})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def standardized_effects(table: pd.DataFrame) -> pd.Series:
+    """Each row's effect over the spread of its per-seed differences (Cohen's d of the paired differences),
+    recovered from its 95 % interval; rows without an interval are left out."""
+    from scipy import stats
+    out = {}
+    for i, r in table.dropna(subset=["low", "high"]).iterrows():
+        if r["seeds"] < 2 or r["high"] == r["low"]:
+            continue
+        half = (r["high"] - r["low"]) / 2
+        sd = half * r["seeds"] ** 0.5 / stats.t.ppf(1 - protocol.ALPHA / 2, r["seeds"] - 1)
+        out[i] = abs(r["effect"]) / sd
+    return pd.Series(out, dtype=float)
+
+
+def protocol_rates(table: pd.DataFrame, seeds=(3, 5), trials: int = 4000) -> pd.DataFrame:
+    """The protocol's error rates, simulated (:func:`~.protocol.simulate`) per paper at its family's size: the
+    family-wise rate of a false verdict when the methods are identical, and the power at the median
+    standardized effect of that paper's stored primary rows (:func:`standardized_effects`; all rows, counted or
+    not, since the stand-ins' spreads are what a rerun would meet too)."""
+    rows = []
+    for paper, g in table.groupby("paper", sort=False):
+        d = standardized_effects(g)
+        effect = float(d.median()) if len(d) else None
+        for n in seeds:
+            null = protocol.simulate(len(g), n, 0.0, trials=trials)
+            power = protocol.simulate(len(g), n, effect, trials=trials)["power"] if effect else None
+            rows.append({"paper": paper, "primary rows": len(g), "seeds a side": n,
+                         "false verdict, methods identical (family-wise)": null["family_wise_error"],
+                         "median standardized effect of the stored rows": effect,
+                         "power at that effect (share of rows reproduced)": power})
+    return pd.DataFrame(rows)
+
+
+def answer(table: pd.DataFrame) -> str:
+    """The first sentences a reader meets: per paper, what its primary rows read, computed from :func:`headline`."""
+    parts = []
+    for paper, by in counts(table).items():
+        n = sum(by.values())
+        read = ", ".join(f"{k} {v}" for k, v in by.items() if v) or "none yet"
+        decided = by["reproduced"] + by["not reproduced"]
+        parts.append(f"{paper}: {n} primary rows, {read}" + ("" if decided else " (no row decided yet)"))
+    return ("; ".join(parts) + ". A row outside the paper's regime ran in a setting too far from the paper's "
+            "(its dense network never reaches the accuracy the paper starts from) to count either way.")

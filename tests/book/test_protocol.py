@@ -1,0 +1,147 @@
+"""The claims protocol: declared primary rows, paired tests, Holm, the papers' regime, collapse, its simulated
+error rates, and the headline's direction on synthetic stores (the claimed method clearly better reads
+"reproduced", clearly worse "not reproduced")."""
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sparsebook import experiments
+from sparsebook.book import frontier, headline, protocol
+from sparsebook.experiments import profiles, runner
+
+
+def test_a_change_to_the_primary_rows_is_recorded():
+    date, recorded, why = protocol.DECLARATIONS[-1]
+    assert protocol.fingerprint() == recorded, (
+        "PRIMARY changed: add a DECLARATIONS entry with the date, the new fingerprint and the reason")
+    assert why and date
+    assert len({(r.paper, r.claim, r.setting, r.at) for r in protocol.PRIMARY}) == len(protocol.PRIMARY)
+    assert {r.setting for r in protocol.PRIMARY} <= set(protocol.SETTINGS)
+
+
+def test_paired_runs_take_the_paired_t_interval_and_unpaired_take_welchs():
+    a, b = {0: 91.0, 1: 92.5, 2: 90.2, 3: 93.1}, {0: 90.1, 1: 91.0, 2: 90.0, 3: 91.9}
+    t = protocol.paired_test(a, b)
+    ref = stats.ttest_rel(list(a.values()), list(b.values()))
+    assert t.paired and t.seeds == 4 and t.p == pytest.approx(ref.pvalue)
+    ci = ref.confidence_interval(0.95)
+    assert (t.low, t.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert protocol.paired_test(b, a, higher_is_better=False).effect == pytest.approx(t.effect)
+    u = protocol.paired_test({0: 1.0, 1: 2.0, 2: 3.0}, {5: 0.0, 6: 0.5, 7: 0.1})  # no common seed
+    assert not u.paired and u.p == pytest.approx(stats.ttest_ind([1, 2, 3], [0, 0.5, 0.1], equal_var=False).pvalue)
+
+
+def test_holm_matches_its_definition():
+    p = [0.01, 0.04, None, 0.03, 0.2]
+    # sorted 0.01, 0.03, 0.04, 0.2 over m = 4: 0.04, 0.09, 0.09 (monotone), 0.2
+    assert protocol.holm(p) == [pytest.approx(0.04), pytest.approx(0.09), None, pytest.approx(0.09),
+                                pytest.approx(0.2)]
+
+
+def test_decisions_and_collapse():
+    up = protocol.Test(1.0, 0.5, 1.5, 0.001, 5, True)
+    assert protocol.decide(up, 0.01) == "reproduced" and protocol.decide(up, 0.2) == "undecided"
+    assert protocol.decide(protocol.Test(-1.0, -1.5, -0.5, 0.001, 5, True), 0.01) == "not reproduced"
+    assert protocol.collapse([90.0], [15.0], chance=10.0) == "baseline collapsed"
+    assert protocol.collapse([0.8], [60.0], chance=1.0) == "method collapsed"
+    assert protocol.collapse([90.0], [88.0], chance=10.0, baseline_dead=True) == "baseline collapsed"
+    assert protocol.collapse([90.0], [88.0], chance=10.0) is None
+
+
+def test_the_simulated_error_rates_hold_the_family_to_five_percent():
+    for seeds in (3, 5):
+        null = protocol.simulate(12, seeds, 0.0, trials=4000)
+        assert null["family_wise_error"] <= 0.06  # Holm: at most 5 %, up to the simulation's noise
+    weak, strong = protocol.simulate(2, 3, 2.0, trials=2000), protocol.simulate(2, 5, 2.0, trials=2000)
+    assert 0 < weak["power"] < strong["power"] <= 1
+
+
+# -- the headline on synthetic stores --------------------------------------------------------------------------
+
+def _write(results, cfg, profile, result):
+    path = runner.result_path(cfg, profile, results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"id": experiments.run_id(cfg), "kind": cfg.kind, "profile": profile,
+                                "status": "finished", "config": experiments.settings(cfg), **result}))
+
+
+def art_store(tmp_path, lead: float, dense: float = 92.0, baseline_acc: float = 80.0):
+    """Every HyperSparse run of both CIFAR chapters at cpu: HyperSparse ``lead`` points (and as many fewer ART
+    epochs) ahead of each baseline, per seed with a little noise; the warm-up ends at ``dense`` %."""
+    rng = np.random.default_rng(0)
+    for paper_model in ("resnet32", "vgg19"):
+        model = profiles.model_for("art", "cpu", paper_model)
+        for row, cfg in experiments.art_runs(model, experiments.art_dataset(paper_model, "cpu"), "cpu"):
+            hs = row.regularizer == "hypersparse"
+            acc = baseline_acc + (lead if hs else 0.0) + rng.normal(0, 0.2) + cfg.seed
+            _write(tmp_path, cfg, "cpu", {"final": {"test_acc_final": acc, "art_epochs": 20 - (lead if hs else 0)
+                                                    + cfg.seed}, "layers": [],
+                                          "history": [{"phase": "warmup", "test_acc": dense}]})
+
+
+@pytest.mark.parametrize("lead, verdict", [(5.0, "reproduced"), (-5.0, "not reproduced")])
+def test_every_hypersparse_primary_row_reads_its_direction(tmp_path, lead, verdict):
+    art_store(tmp_path, lead)
+    t = headline.headline(tmp_path, "cpu")
+    hs = t[t.paper == "HyperSparse"]
+    assert len(hs) == 12 and (hs.verdict == verdict).all(), hs[["claim", "at", "verdict", "why"]]
+    assert hs.paired.all() and (hs.seeds == 3).all() and (hs.selected_on == "none").all()
+    assert (hs.p_holm >= hs.p).all()
+
+
+def test_outside_the_regime_and_collapse_are_named(tmp_path):
+    art_store(tmp_path, 5.0, dense=60.0)  # under both settings' bars (89 and 65 %)
+    t = headline.headline(tmp_path, "cpu")
+    assert (t[t.paper == "HyperSparse"].verdict == "outside the paper's regime").all()
+    art_store(tmp_path / "collapsed", 70.0, baseline_acc=0.0)  # the baselines at chance (0-2 %)
+    t = headline.headline(tmp_path / "collapsed", "cpu")
+    hs = t[t.paper == "HyperSparse"]
+    assert set(hs.verdict) == {"baseline collapsed"} and hs.p_holm.isna().all()
+
+
+def frontier_store(tmp_path, claimed_extra: float):
+    """Every frontier run at cpu: sparsity grows with strength and pruning value, accuracy falls with it; the
+    claimed regularizers ``claimed_extra`` points of sparsity sparser at the same accuracy."""
+    rng = np.random.default_rng(1)
+    for row, cfg in experiments.frontier_runs("cpu"):
+        k = 0.0 if row.regularizer == "none" else 1 + experiments.curve_strengths(
+            "lenet_300_100", "mnist", row.regularizer).index(row.decay) / 2
+        level = k + (row.value * 5 if row.rule == "std_ratio" else 1.0)
+        acc = 98.5 - 0.15 * level ** 1.5 + rng.normal(0, 0.02)
+        extra = claimed_extra if row.regularizer in ("hoyer_square", "group_hoyer_square") else 0.0
+        sparsity = min(99.0, 40 + 8 * level + extra)
+        total = 266_610
+        left = int(total * (1 - sparsity / 100))
+        _write(tmp_path, cfg, "cpu", {"final": {"trained_val_acc": 98.6 if row.regularizer == "none" else acc},
+                                      "rules": {row.rule: {"val_acc_final": acc, "test_acc_final": acc - 0.1,
+                                                           "all_nonzero": left, "all_params": total,
+                                                           "totals": {"params_after_removal": left}, "layers": []}},
+                                      "history": []})
+
+
+@pytest.mark.parametrize("extra, verdict", [(6.0, "reproduced"), (-6.0, "not reproduced")])
+def test_both_deephoyer_primary_rows_read_their_direction(tmp_path, extra, verdict):
+    frontier_store(tmp_path, extra)
+    t = headline.headline(tmp_path, "cpu")
+    dh = t[t.paper == "DeepHoyer"]
+    assert len(dh) == 2 and (dh.verdict == verdict).all(), dh[["claim", "verdict", "why", "effect"]]
+    assert (dh.selected_on == "validation").all() and dh.paired.all() and (dh.seeds == 5).all()
+    assert (dh.effect.abs() > 3).all()
+
+
+def test_the_frontier_chooses_on_validation_only(tmp_path):
+    frontier_store(tmp_path, 0.0)
+    pairs = experiments.train_or_load(experiments.frontier_runs("cpu"), profile="cpu", results_dir=tmp_path,
+                                      train=False)
+    frame = frontier.frontier_frame(pairs)
+    chosen = frontier.choose(frame, "l1", 0.5, "parameters pruned")
+    refs = frontier.references(frame)
+    assert set(chosen.index) == set(refs) and (chosen.val_acc >= chosen.index.map(refs) - 0.5).all()
+    for seed, row in chosen.iterrows():  # the sparsest point of the seed that reaches the target on validation
+        mine = frame[(frame.regularizer == "l1") & (frame.seed == seed)]
+        assert row.pruned == mine[mine.val_acc >= refs[seed] - 0.5].pruned.max()
+    # the test accuracy plays no part: make every test accuracy wild, and the choice stays
+    frame2 = frame.assign(test_acc=np.random.default_rng(3).uniform(0, 100, len(frame)))
+    assert frontier.choose(frame2, "l1", 0.5, "parameters pruned").pruned.equals(chosen.pruned)
