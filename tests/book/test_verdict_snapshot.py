@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sparsebook.book import headline, ledger
+from sparsebook.book import ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
@@ -20,7 +20,7 @@ COLUMNS = ["paper", "claim", "setting", "at", "verdict"]
 
 
 def current() -> pd.DataFrame:
-    top = headline.headline(RESULTS, "cpu")
+    top = ledger.headline(RESULTS)  # the public API (profile cpu by default)
     top = top.assign(kind="primary", detail=[f"{e:+.4f} p={p:.4g}" if pd.notna(e) and pd.notna(p) else "–"
                                              for e, p in zip(top.effect, top.p)])
     rest = ledger.ledger(RESULTS, "cpu").assign(kind="exploratory")

@@ -1,5 +1,8 @@
 """Verdict tables, trade-off curves and the claims ledger, computed from stored runs at build time.
 
+:func:`headline` (from :mod:`.headline`) is the claims protocol's table: each paper's primary rows and their
+verdicts. Everything else here is the book's exploratory comparisons, by the older rule of :mod:`.claims`.
+
 The rule behind every verdict is :mod:`sparsebook.book.claims`; this module turns its comparisons into the
 book's tables and figures. Nothing here is typed in: a verdict changes when the stored runs do.
 """
@@ -16,11 +19,12 @@ from ..regularizers import STRUCTURAL
 from . import claims
 from .chapter import art_chapter
 from .convergence import ART_PHASES, convergence_summary, convergence_table, held_back, hold
+from .headline import headline
 from .hypersparse import _finished_runs, placeholder_figure
 from .tables import PALETTE, RULE_LABELS, SEEDS_TO_DECIDE, _group, figure, pm
 
-__all__ = ["PALETTE", "SEEDS_TO_DECIDE", "curve_figure", "training_figure", "matched_table", "verdict_summary",
-           "art_verdicts", "ledger", "schedules", "load_curves", "load_art"]
+__all__ = ["headline", "PALETTE", "SEEDS_TO_DECIDE", "curve_figure", "training_figure", "matched_table",
+           "verdict_summary", "art_verdicts", "ledger", "schedules", "load_curves", "load_art"]
 
 #: how far below the unregularized accuracy the curve figure shows (points); strengths below lie off the chart
 BAND = 4.0
