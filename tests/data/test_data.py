@@ -29,7 +29,7 @@ needs_shared_mnist = pytest.mark.skipif(not (SHARED_MNIST / "train-images-idx3-u
 needs_shared_cifar = pytest.mark.skipif(not (data.SHARED_DATA / "cifar10-jpeg.tar.gz").is_file(),
                                         reason=f"no offline CIFAR-10 JPEG copy in {data.SHARED_DATA}")
 needs_debian = pytest.mark.skipif(not (data.DEBIAN_FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file(),
-                                  reason="Debian's dataset-fashion-mnist is not installed "
+                                  reason="optional: Debian's dataset-fashion-mnist is not installed "
                                          "(apt-get install dataset-fashion-mnist)")
 
 
