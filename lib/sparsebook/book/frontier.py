@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["MEASURES", "DROPS", "frontier_frame", "references", "choose", "claim_values", "frontier_table"]
+__all__ = ["MEASURES", "DROPS", "frontier_frame", "references", "choose", "claim_values", "frontier_table",
+           "frontier_figure", "watched"]
 
 #: what "sparser" counts: element-wise, the parameters pruned (% of all, biases included, as DeepHoyer counts);
 #: structural, the weights removed once dead units go (%)
@@ -92,3 +93,37 @@ def frontier_table(frame: pd.DataFrame, regularizers, measure: str, drops=DROPS)
                                                     c.test_acc.std() if len(c) > 1 else None, 2),
                             "seeds": len(c), "chosen (strength / t threshold or r std ratio)": picks})
     return pd.DataFrame(records)
+
+
+def frontier_figure(frame: pd.DataFrame, claims_=(("hoyer_square", "l1", "parameters pruned"),
+                                                  ("group_hoyer_square", "group_lasso", "weights removed"))):
+    """Per claim, each regularizer's chosen sparsity (mean ± std over the seeds that reach the target) against
+    how far below the unregularized validation accuracy the target lies: the frontier, chosen on validation."""
+    from ..experiments.grid import REGULARIZER_LABELS
+    from .hypersparse import placeholder_figure
+    from .tables import PALETTE, figure
+    if frame.empty or not references(frame):
+        return placeholder_figure("frontiers: no finished frontier run at this profile")
+    fig, axes = figure(1, len(claims_), figsize=(4.6 * len(claims_), 3.4), squeeze=False)
+    drops = (0.25, *DROPS, 3.0)
+    for ax, (claimed, base, measure) in zip(axes[0], claims_):
+        for reg in (claimed, base):
+            chosen = [choose(frame, reg, d, measure) for d in drops]
+            means = [c[MEASURES[measure]].mean() if len(c) else float("nan") for c in chosen]
+            sds = [c[MEASURES[measure]].std() if len(c) > 1 else 0.0 for c in chosen]
+            ax.errorbar(drops, means, yerr=sds, marker="o", ms=4, capsize=2, color=PALETTE[reg],
+                        label=REGULARIZER_LABELS[reg])
+        ax.axvline(0.5, color="0.6", lw=0.8, ls="--")
+        ax.set(xlabel="target: unregularized validation accuracy minus (points)", ylabel=f"{measure} (%)",
+               title=f"{REGULARIZER_LABELS[claimed]} against {REGULARIZER_LABELS[base]}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def watched(pairs):
+    """The runs with their validation accuracy under the name the convergence tables read (``test_acc``): a
+    frontier run reads the test set once, so its epochs are watched on the validation split."""
+    return [(row, {**r, "history": [{**h, "test_acc": h.get("val_acc", h.get("test_acc"))} for h in r["history"]]})
+            if r.get("status") == "finished" else (row, r) for row, r in pairs]
