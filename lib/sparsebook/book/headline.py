@@ -15,7 +15,8 @@ from . import frontier, protocol
 from .protocol import PRIMARY, SETTINGS
 
 __all__ = ["COLUMNS", "CHAPTERS", "headline", "counts", "dense_reference_art", "setting_label", "headline_table",
-           "badge", "standardized_effects", "protocol_rates", "answer"]
+           "badge", "standardized_effects", "protocol_rates", "answer", "headline_tables",
+           "setting_answer"]
 
 COLUMNS = ["paper", "claim", "setting", "at", "effect", "low", "high", "seeds", "paired", "p", "p_holm",
            "selected_on", "dense_reference", "regime_bar", "verdict", "why", "claimed_mean", "baseline_mean",
@@ -145,22 +146,40 @@ def badge(verdict: str) -> str:
     return f'<span class="verdict verdict-{css}">{verdict}</span>'
 
 
-def headline_table(table: pd.DataFrame, paper: str, link_prefix: str = "") -> pd.DataFrame:
-    """A paper's primary rows as the introduction and the ledger open with them: claim (linked to its chapter),
-    setting, where, the verdict as a badge with its reason under it, the effect with its 95 % interval, the seeds
-    (paired or not) and the Holm-adjusted p-value."""
+def _small(r) -> str:
+    """The seeds and the Holm-adjusted p-value, under the effect in small type (the table stays narrow)."""
+    seeds = f"{r['seeds']} seeds {'paired' if r['paired'] else 'a side'}" if r["seeds"] else "no seeds yet"
+    p = "" if pd.isna(r["p_holm"]) else f", p (Holm) {r['p_holm']:.3g}"
+    return f"<br><small>{seeds}{p}</small>"
+
+
+def headline_table(table: pd.DataFrame, paper: str, setting: str | None = None,
+                   link_prefix: str = "") -> pd.DataFrame:
+    """A paper's primary rows (in one ``setting``, a key of :data:`~.protocol.SETTINGS`, or all) as the
+    introduction and the ledger open with them: the claim (linked to its chapter), the verdict as a badge with
+    its reason under it, where, and the effect with its 95 % interval and under it the seeds (paired or not) and
+    the Holm-adjusted p-value. The verdict comes second, so a phone shows it without scrolling."""
     rows = []
-    for _, r in table[table.paper == paper].iterrows():
+    sel = table[(table.paper == paper) & ((table.setting_key == setting) if setting else True)]
+    for _, r in sel.iterrows():
         unit = _UNITS[r["measure"]]
         effect = "–" if pd.isna(r["effect"]) else (f"{r['effect']:+.2f} {unit}" + (
             "" if pd.isna(r["low"]) else f" [{r['low']:+.2f}, {r['high']:+.2f}]"))
         link = f'<a href="{link_prefix}{CHAPTERS[r["setting_key"]]}">{r["claim"]}</a>'
-        rows.append({"claim": link, "setting": r["setting"], "at": r["at"],
-                     "verdict": f"{badge(r['verdict'])}<br><small>{r['why']}</small>",
-                     "effect [95 % interval]": effect,
-                     "seeds": f"{r['seeds']} {'paired' if r['paired'] else 'a side'}" if r["seeds"] else "–",
-                     "p (Holm)": "–" if pd.isna(r["p_holm"]) else f"{r['p_holm']:.3g}"})
+        rows.append({"claim": link, "verdict": f"{badge(r['verdict'])}<br><small>{r['why']}</small>",
+                     "at": r["at"], "effect [95 % interval]": effect + _small(r)})
     return pd.DataFrame(rows).set_index("claim")
+
+
+def headline_tables(table: pd.DataFrame, paper: str, link_prefix: str = ""):
+    """(caption, table) per setting of a paper: the caption names what ran, its dense reference against the
+    regime bar and the paper's own dense accuracy with its source; the table is :func:`headline_table`."""
+    for key in dict.fromkeys(table[table.paper == paper].setting_key):
+        first = table[table.setting_key == key].iloc[0]
+        s = SETTINGS[key]
+        dense = "no run stored yet" if pd.isna(first["dense_reference"]) else f"{first['dense_reference']:.1f} %"
+        yield (f"{first['setting']}. Dense reference {dense}, bar {s.bar:g} % (the paper's model on the full data: "
+               f"{s.published:g} %, {s.published_source}).", headline_table(table, paper, key, link_prefix))
 
 
 def standardized_effects(table: pd.DataFrame) -> pd.Series:
@@ -206,3 +225,24 @@ def answer(table: pd.DataFrame) -> str:
         parts.append(f"{paper}: {n} primary rows, {read}" + ("" if decided else " (no row decided yet)"))
     return ("; ".join(parts) + ". A row outside the paper's regime ran in a setting too far from the paper's "
             "(its dense network never reaches the accuracy the paper starts from) to count either way.")
+
+
+def setting_answer(table: pd.DataFrame, key: str) -> tuple[str, str]:
+    """(the answer, the distance to the paper) for a chapter's opening lines: its setting's primary verdicts,
+    and its dense reference against the bar and the paper's own dense accuracy."""
+    rows = table[table.setting_key == key]
+    s = SETTINGS[key]
+    verdicts = rows.verdict.value_counts()
+    if len(verdicts) == 1:
+        answer = f"all {len(rows)} primary rows of this setting read \u201c{verdicts.index[0]}\u201d"
+    else:
+        answer = "; ".join(f"{r.claim} at {r.at}: {r.verdict}" for r in rows.itertuples())
+    dense = rows.dense_reference.iloc[0] if len(rows) else None
+    if dense is None or pd.isna(dense):
+        distance = f"no dense reference stored yet (the bar: {s.bar:g} %; the paper's model: {s.published:g} %)"
+    else:
+        where = "in the paper's regime" if dense >= s.bar else ("outside the paper's regime: a pipeline check, "
+                                                                 "not evidence about the claims")
+        distance = (f"{rows.setting.iloc[0]}; its dense network reaches {dense:.1f} %, the paper's "
+                    f"{s.published:g} % ({s.published_source}); the bar is {s.bar:g} %, so {where}")
+    return answer + ".", distance + "."
