@@ -28,6 +28,7 @@ def status_table(results) -> pd.DataFrame:
                      "regularizer": REGULARIZER_LABELS.get(c["regularizer"], c["regularizer"]),
                      "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
                      "model_key": c["model"], "dataset_key": c["dataset"], "epochs_key": c.get("train_epochs", 0),
+                     "variant_key": str((c.get("rules"), c.get("val_size"))),
                      "wall time (s)": round(e["wall_time_s"], 1),
                      "CPU time (s)": round(e["cpu_time_s"], 1) if "cpu_time_s" in e else None,
                      "core seconds": core_seconds(r),
@@ -74,10 +75,11 @@ def _whole_plan(t: pd.DataFrame, plan: list) -> dict:
     planned = {run_id(cfg) for cfg in plan}
     t = t[t["id"].isin(planned)]  # a stored run of another schedule says nothing about this plan's
     measured = dict(zip(t["id"], t["parallel_s"]))
-    means = t.groupby(["model_key", "dataset_key", "epochs_key"])["parallel_s"].mean().to_dict()
+    means = t.groupby(["model_key", "dataset_key", "epochs_key", "variant_key"])["parallel_s"].mean().to_dict()
     total, stored, unknown = 0.0, 0, 0
     for cfg in plan:
-        rid, like = run_id(cfg), (cfg.model, cfg.dataset, getattr(cfg, "train_epochs", 0))  # ART: 0
+        rid, like = run_id(cfg), (cfg.model, cfg.dataset, getattr(cfg, "train_epochs", 0),  # ART: 0
+                                  str((getattr(cfg, "rules", None), getattr(cfg, "val_size", None))))
         if rid in measured:
             total, stored = total + measured[rid], stored + 1
         elif like in means:

@@ -3,7 +3,7 @@
 The sweep's dry run prints these before anything trains; the status page sums them per part."""
 from __future__ import annotations
 
-from .config import run_id
+from .config import run_id, settings
 
 __all__ = ["core_seconds", "like", "estimate_seconds"]
 
@@ -21,8 +21,11 @@ def core_seconds(result: dict) -> float:
 
 
 def like(settings: dict) -> tuple:
-    """The key by which runs cost about the same: kind, model, data set and training length (ART: 0)."""
-    return settings["kind"], settings["model"], settings["dataset"], settings.get("train_epochs", 0)
+    """The key by which runs cost about the same: kind, model, data set, training length (ART: 0) and the rules
+    a run fine-tunes and its validation split (a frontier run fine-tunes one rule, and most start from a
+    training another run stored, so it costs a fraction of a table's run)."""
+    return (settings["kind"], settings["model"], settings["dataset"], settings.get("train_epochs", 0),
+            str(settings.get("rules")), settings.get("val_size"))
 
 
 def estimate_seconds(configs, results) -> dict[str, float | None]:
@@ -36,6 +39,6 @@ def estimate_seconds(configs, results) -> dict[str, float | None]:
     out = {}
     for cfg in configs:
         rid = run_id(cfg)
-        key = (cfg.kind, cfg.model, cfg.dataset, getattr(cfg, "train_epochs", 0))
+        key = like(settings(cfg))
         out[rid] = own.get(rid, sum(groups[key]) / len(groups[key]) if key in groups else None)
     return out
