@@ -4,11 +4,14 @@
 
 Fails on: a traceback, error or warning output in a page; "NaN" in a table; a broken internal link or
 image; an image shown twice on one page; a figure shown as its text ("<Figure size 600x340 ...>"); a results
-chapter whose first visible element is a code cell. Written by hand: it checks this book's own rules, which
+chapter whose first visible element is a code cell; a code identifier (``snake_case``) in the prose outside
+code, tables, math and the references; a leftover phrase of a page's drafts (:data:`LEFTOVERS`). Written by
+hand: it checks this book's own rules, which
 no link checker knows (and linkcheck would need the network).
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -19,6 +22,24 @@ from bs4 import BeautifulSoup
 METHOD_PAGES = {"hypersparse/method.html", "deephoyer/method.html"}
 RESULT_FOLDERS = ("hypersparse/", "deephoyer/")
 SKIP = {"genindex.html", "search.html"}
+#: phrases that described the book's making, not its results: a page that still says one is stale
+LEFTOVERS = ("Until the sweep", "until then", "first cpu runs used another rule", "if any)", "the performance issue",
+             "four-hour budget", "No GPU is lent here", "are stored ... until")
+#: a code name: lower-case words joined by underscores (warmup_end, test_acc_best)
+IDENTIFIER = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+
+
+def prose_problems(article, rel: str) -> list[str]:
+    """Code names and leftover phrases in what a reader reads as prose (code, tables, math, links and the
+    references set aside)."""
+    prose = BeautifulSoup(str(article), "html.parser")
+    for el in prose.select("code, pre, .cell_input, script, style, table, .math, mjx-container, a, "
+                           "div.bibliography, dl.citation, .docutils.container"):
+        el.decompose()
+    text = " ".join(prose.get_text(" ").split())
+    out = [f"{rel}: a code name in the prose: {name}" for name in sorted(set(IDENTIFIER.findall(text)))]
+    out += [f"{rel}: a leftover phrase: {phrase!r}" for phrase in LEFTOVERS if phrase in text]
+    return out
 
 
 def page_problems(html: Path, root: Path) -> list[str]:
@@ -57,7 +78,7 @@ def page_problems(html: Path, root: Path) -> list[str]:
                       if el.name != "div" or "cell_input" in (el.get("class") or [])), None)
         if first is not None and first.name == "div":
             out.append(f"{rel}: the first visible element is a code cell")
-    return out
+    return out + prose_problems(article, rel)
 
 
 def main(argv=None) -> int:

@@ -34,3 +34,11 @@ def test_a_figure_shown_twice_nan_a_broken_image_and_code_first_each_fail(tmp_pa
 
 def test_a_method_page_may_open_with_code(tmp_path):
     assert page(tmp_path, "deephoyer/method.html", '<div class="cell_input">x = 1</div><p>then prose</p>') == []
+
+
+def test_code_names_and_leftovers_in_the_prose_fail_but_not_in_code_or_tables(tmp_path):
+    body = ("<p>The run stores warmup_end and, until then, nothing.</p><p>In code: <code>test_acc_best</code></p>"
+            "<table><tr><td>std_ratio</td></tr></table>")
+    problems = page(tmp_path, "deephoyer/a.html", body)
+    assert problems == ["deephoyer/a.html: a code name in the prose: warmup_end",
+                        "deephoyer/a.html: a leftover phrase: 'until then'"]
