@@ -142,3 +142,30 @@ def test_a_signal_stops_a_real_two_worker_sweep_within_seconds(tmp_path, signum,
     for p in started:
         assert store.load_checkpoint(p) is not None and not store.is_locked(p.with_suffix(".lock"))
     assert not list((tmp_path / "smoke").glob("*.json")) if (tmp_path / "smoke").exists() else True
+
+
+SLICED_SWEEP = textwrap.dedent("""
+    import sys
+    from sparsebook.experiments import profiles, sweep
+    # three runs of some seconds each, on two workers: the slot ends before they all finish
+    sweep.plan = lambda part, profile: [profiles.make_config(
+        "art", "smoke", model="lenet_300_100", dataset="synthetic_cifar10", normalize=True, seed=seed,
+        warmup_epochs=int(sys.argv[3]), regularizer="l1", sparsity=0.5, lambda_init=1e-2) for seed in (0, 1, 2)]
+    extra = ["--deadline-min", sys.argv[2]] if sys.argv[2] != "none" else []
+    sys.exit(sweep.main(["hypersparse", "--profile", "smoke", "--workers", "2", "--results", sys.argv[1], *extra]))
+""")
+
+
+def test_a_time_boxed_slice_stops_before_its_deadline_and_the_next_goes_on(tmp_path):
+    def call(deadline):
+        return subprocess.run([sys.executable, "-c", SLICED_SWEEP, str(tmp_path), deadline, "150"],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT)
+    t0 = time.time()
+    first = call("0.2")  # 12 s: the workers start, train, and are stopped
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert time.time() - t0 < 60 and "stopped at its deadline" in first.stderr.strip().splitlines()[-1]
+    stored = len(list((tmp_path / "smoke").glob("*.json")))
+    assert stored < 3 and list((tmp_path / "_checkpoints" / "smoke").glob("*.pt"))  # the rest resumable
+    second = call("none")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert len(list((tmp_path / "smoke").glob("art-*.json"))) == 3

@@ -139,22 +139,25 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class SweepStopped(Exception):
-    """A sweep stopped by a signal, after its workers stopped: ``signum`` and every run's summary (status
-    ``stopped``: interrupted, resumes from its last checkpoint; ``not_started``)."""
+    """A sweep stopped by a signal or at its deadline, after its workers stopped: ``signum`` (None: the
+    deadline) and every run's summary (status ``stopped``: interrupted, resumes from its last checkpoint;
+    ``not_started``)."""
 
-    def __init__(self, signum: int, summaries: list[dict]):
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
+    def __init__(self, signum: int | None, summaries: list[dict]):
+        super().__init__("stopped at its deadline" if signum is None else f"stopped by {signal.Signals(signum).name}")
         self.signum, self.summaries = signum, summaries
 
 
 def run_local(configs, *, profile: str, results_dir, workers: int, threads: int | None = None,
               device: str = "cpu", data_root=None, compile: bool = False, progress: bool = True,
-              layout: dict | None = None) -> list[dict]:
+              layout: dict | None = None, deadline: float | None = None) -> list[dict]:
     """Train ``configs`` on ``workers`` spawned processes; returns one summary per run, in plan order.
 
     SIGINT or SIGTERM (to this process, or Ctrl-C to the group) stops the sweep cleanly: no new run starts,
     each run in progress stops at its next mini-batch and keeps its last checkpoint, the workers exit, and
-    :class:`SweepStopped` is raised with every run's summary."""
+    :class:`SweepStopped` is raised with every run's summary. ``deadline`` (a ``time.time()``) stops it the
+    same way then: a time-boxed slot (a SLURM time limit, a lent GPU) ends with everything finished stored
+    and everything else resumable."""
     if not configs:
         return []
     layout = {"executor": "local", "workers": workers, "threads_override": threads, **(layout or {})}
@@ -169,7 +172,7 @@ def run_local(configs, *, profile: str, results_dir, workers: int, threads: int 
         futures = {pool.submit(_pool_work if progress else _work, *a): i for i, a in enumerate(args)}
 
         def on_signal(signum, _frame):
-            stopped.append(signum)
+            stopped.append(signum)  # None: the deadline
             for fut in futures:
                 fut.cancel()  # the runs not started yet never start
             # written by hand: ProcessPoolExecutor has no call that signals its workers
@@ -179,6 +182,10 @@ def run_local(configs, *, profile: str, results_dir, workers: int, threads: int 
                 except ProcessLookupError:
                     pass
         previous = _install(on_signal)
+        timer = threading.Timer(max(0.0, deadline - time.time()), on_signal, (None, None)) if deadline else None
+        if timer:
+            timer.daemon = True
+            timer.start()
         try:
             for fut in as_completed(futures):
                 try:
@@ -189,6 +196,8 @@ def run_local(configs, *, profile: str, results_dir, workers: int, threads: int 
                 total.update(1)
         finally:
             _install(previous)
+            if timer:
+                timer.cancel()
     summaries = [out[i] for i in range(len(args))]
     if stopped:
         raise SweepStopped(stopped[0], summaries)

@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="train through torch.compile (pays on the ResNets here: see the benchmark page)")
     p.add_argument("--dry-run", action="store_true",
                    help="list the runs, whether they are stored and what each would cost; changes nothing")
+    p.add_argument("--deadline-min", type=float, default=None,
+                   help="stop cleanly this many minutes after the start (a time-boxed slot: give the slot's length "
+                        "minus the time your copy-out needs); a later call with the same --results goes on")
     p.add_argument("--unverified-data", action="store_true",
                    help="train on a data copy whose checksums differ from the official data's (your own copy, "
                         "deliberately); the runs get their own ids and are labelled")
@@ -192,7 +195,7 @@ def main(argv=None) -> int:
         print(f"sweep {stop}: {stored} runs stored by this sweep, {counts['stopped']} interrupted (each resumes "
               f"from its last checkpoint, the end of its last whole epoch), {counts['not_started']} not started; "
               "run the same command again to go on", file=sys.stderr, flush=True)
-        return 128 + stop.signum
+        return 0 if stop.signum is None else 128 + stop.signum
 
 
 def _check_data(p, configs, data_root) -> None:
@@ -225,6 +228,7 @@ def _dry_run(configs, done, busy, profile: str, results_dir, workers: int) -> No
 
 
 def _main(argv) -> int:
+    started = time.time()
     p = _parser()
     args = p.parse_args(argv)
     configs = _select(p, args)
@@ -234,6 +238,9 @@ def _main(argv) -> int:
             raise ValueError(f"--threads must be an integer >= 1, got {args.threads}")
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be an integer >= 1, got {args.workers}")
+        if args.deadline_min is not None and (args.deadline_min <= 0 or args.executor != "local"):
+            raise ValueError(f"--deadline-min must be a number of minutes > 0 with --executor local, got "
+                             f"{args.deadline_min} with --executor {args.executor}")
         slurm = None
         if args.executor == "slurm":
             if args.timeout_min is None:
@@ -288,7 +295,8 @@ def _main(argv) -> int:
                   "in the last digits from runs trained with the rule", flush=True)
         summaries = executor.run_local(todo, profile=args.profile, results_dir=args.results,
                                        workers=min(workers, len(todo)), threads=args.threads, device=args.device,
-                                       data_root=args.data_root, compile=args.compile)
+                                       data_root=args.data_root, compile=args.compile,
+                                       deadline=None if args.deadline_min is None else started + 60 * args.deadline_min)
     by_status: dict[str, int] = {}
     for s in summaries:
         by_status[s["status"]] = by_status.get(s["status"], 0) + 1
