@@ -142,7 +142,7 @@ def weight_distribution_figure(pairs, tag: str, title: str = ""):
             share = 100 * np.asarray(layer["log10_counts"], dtype=float) / max(layer["nonzero"], 1)
             ax.fill_between(centers, share, color=PALETTE[row.regularizer], alpha=0.8, lw=0)
             ax.text(0.02, 0.92, f"{100 * layer['nonzero'] / layer['numel']:.1f} % kept", transform=ax.transAxes,
-                    fontsize=7, va="top")
+                    fontsize=9, va="top")
             ax.grid(alpha=0.3)
             if i == 0:
                 ax.set_title(name.removesuffix(".weight"), fontsize=9)

@@ -128,7 +128,7 @@ def gradient_figure(pairs, sparsity: float, tags=("warmup_end", "art_0", "art_st
             if "threshold" in s:
                 ax.axvline(s["threshold"], color=color, ls="--", lw=1)
         ax.set(xscale="log", yscale="log", xlabel="|w|", title=REGULARIZER_LABELS[reg])
-        ax.legend(fontsize=7, markerscale=3)
+        ax.legend(fontsize=9, markerscale=3)
     axes[0][0].set_ylabel("|dR/dw|")
     fig.tight_layout()
     return fig
@@ -155,7 +155,7 @@ def distribution_figure(result, max_art: int = 4):
         if "threshold" in s and s["threshold"] > 0:
             ax.axvline(np.log10(s["threshold"]), color=color, ls=":", lw=1)
     ax.set(xlabel="log10 |w| (nonzero weights)", ylabel="weights", yscale="log")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 
@@ -174,7 +174,7 @@ def art_curves_figure(result):
         ax.axvline(art[f["art_epochs"] - 1]["epoch"], color="k", lw=1, ls=":", label="stop")
         ax.axvline(f["stop_epoch"], color="grey", lw=1, ls="--", label="model kept")
     ax.set(xlabel="epoch", ylabel="accuracy %", title="ART: dense vs pruned")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     ax2.plot(ep, [100 * h["kept_overlap_with_art_start"] for h in art], "o-")
     ax2.set(xlabel="epoch", ylabel="% of kept weights", title="kept weights already top-k at ART start")
     fig.tight_layout()
@@ -253,7 +253,7 @@ def convergence_figure(pairs):
         ax.set(title=f"{100 * sp:g} %", xlabel="epoch")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy %")
-    axes[0][-1].legend(fontsize=7)
+    axes[0][-1].legend(fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -87,7 +87,7 @@ def curve_figure(pairs, groups: tuple[bool, ...] = (False, True)):
             if j == 0:
                 ax.set_ylabel("test accuracy after fine-tuning (%)")
             if j == 1 and ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=7, loc="lower left")
+                ax.legend(fontsize=9, loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -115,7 +115,7 @@ def training_figure(pairs):
             ax.axvspan(len(top) / 2, len(top), color="0.94", zorder=0)
         ax.set(title=REGULARIZER_LABELS[reg], xlabel="epoch")
         ax.grid(alpha=0.3)
-        ax.legend(title="strength", fontsize=6, title_fontsize=7, ncol=2, loc="upper center",
+        ax.legend(title="strength", fontsize=9, title_fontsize=9, ncol=2, loc="upper center",
                   bbox_to_anchor=(0.5, -0.22))
     axes[0][0].set_ylabel("test accuracy while training (%)")
     fig.tight_layout()
