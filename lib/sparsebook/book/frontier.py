@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 __all__ = ["MEASURES", "DROPS", "frontier_frame", "references", "choose", "claim_values", "frontier_table",
-           "frontier_figure", "watched"]
+           "frontier_figure", "watched", "matched_pairs"]
 
 #: what "sparser" counts: element-wise, the parameters pruned (% of all, biases included, as DeepHoyer counts);
 #: structural, the weights removed once dead units go (%)
@@ -127,3 +127,29 @@ def watched(pairs):
     frontier run reads the test set once, so its epochs are watched on the validation split."""
     return [(row, {**r, "history": [{**h, "test_acc": h.get("val_acc", h.get("test_acc"))} for h in r["history"]]})
             if r.get("status") == "finished" else (row, r) for row, r in pairs]
+
+
+def matched_pairs(pairs, drop: float = 0.5, seed: int = 0) -> list:
+    """The runs the weights page compares at matched accuracy: for one seed, each regularizer's frontier point
+    at the unregularized validation accuracy minus ``drop`` (:func:`choose`; the unregularized network's own),
+    as (table row, result) pairs whose chosen rule reads ``rules["matched"]`` and whose snapshot after it reads
+    ``pruned_matched``, so the DeepHoyer page's figure and per-layer table take them as they are."""
+    from ..experiments.grid import DeepHoyerRow
+    from ..regularizers import STRUCTURAL
+    frame = frontier_frame(pairs)
+    by_point = {(row.regularizer, row.decay, row.rule, row.value, r["config"]["seed"]): r
+                for row, r in pairs if r.get("status") == "finished"}
+    out = []
+    for reg in ("none", *dict.fromkeys(frame.regularizer)):
+        if reg == "none" and out:
+            continue
+        structural = reg in STRUCTURAL
+        chosen = choose(frame, reg, drop, "weights removed" if structural else "parameters pruned")
+        if seed not in chosen.index:
+            continue
+        c = chosen.loc[seed]
+        r = by_point[(reg, c.decay, c.rule, c.value, seed)]
+        snaps = [{**s, "tag": "pruned_matched"} for s in r["snapshots"] if s["tag"] == f"pruned_{c.rule}"]
+        out.append((DeepHoyerRow("structural" if structural else "element-wise", reg),
+                    {**r, "rules": {"matched": r["rules"][c.rule]}, "snapshots": snaps}))
+    return out
