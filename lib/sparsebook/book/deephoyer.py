@@ -69,7 +69,7 @@ def fashion_table(pairs_by_model: dict, profile: str) -> pd.DataFrame:
                        method=row.regularizer, table="Table 3")
             rec = {("", "model"): MODEL_LABELS[model], ("", "regularizer"): REGULARIZER_LABELS[row.regularizer],
                    ("reproduction report", "acc %"): pm(lookup(**ref)),
-                   ("reproduction report", "nonzero"): pm(lookup(metric="nonzero_weights", **ref), 0)}
+                   ("reproduction report", "nonzero"): pm(lookup(metric="nonzero_weights", **ref), None, 0)}
             for rule in ("threshold", "std_ratio"):
                 ours = _ours(results, rule)
                 rec[(f"ours: {RULE_LABELS[rule]}", "acc %")] = ours["acc (final)"]
