@@ -26,7 +26,8 @@ def status_table(results) -> pd.DataFrame:
         rows.append({"profile": r["profile"], "id": r["id"], "kind": r["kind"], "model": c["model"],
                      "dataset": r.get("dataset_label", c["dataset"]),
                      "regularizer": REGULARIZER_LABELS.get(c["regularizer"], c["regularizer"]),
-                     "setting": c.get("sparsity", c.get("decay")), "seed": c["seed"], "status": r["status"],
+                     # a sparsity or a strength as it was set (0.995, 3.16e-05), not rounded to the table's 2 digits
+                     "setting": f"{c.get('sparsity', c.get('decay')):g}", "seed": c["seed"], "status": r["status"],
                      "model_key": c["model"], "dataset_key": c["dataset"], "epochs_key": c.get("train_epochs", 0),
                      "variant_key": str((c.get("rules"), c.get("val_size"))),
                      "wall time (s)": round(e["wall_time_s"], 1),
