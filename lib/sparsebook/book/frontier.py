@@ -107,6 +107,9 @@ def frontier_figure(frame: pd.DataFrame, claims_=(("hoyer_square", "l1", "parame
     fig, axes = figure(1, len(claims_), figsize=(4.6 * len(claims_), 3.4), squeeze=False)
     drops = (0.25, *DROPS, 3.0)
     for ax, (claimed, base, measure) in zip(axes[0], claims_):
+        if not {claimed, base} & set(frame.regularizer):
+            ax.text(0.5, 0.5, "no finished run of these regularizers yet", ha="center", va="center",
+                    transform=ax.transAxes)
         for reg in (claimed, base):
             chosen = [choose(frame, reg, d, measure) for d in drops]
             means = [c[MEASURES[measure]].mean() if len(c) else float("nan") for c in chosen]
@@ -117,7 +120,8 @@ def frontier_figure(frame: pd.DataFrame, claims_=(("hoyer_square", "l1", "parame
         ax.set(xlabel="target: unregularized validation accuracy minus (points)", ylabel=f"{measure} (%)",
                title=f"{REGULARIZER_LABELS[claimed]} against {REGULARIZER_LABELS[base]}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig
 
