@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.stamp
 # Notebooks of the chapters (jupyter-book's executed copies under _build excluded).
 NOTEBOOKS = $(shell find book -name '*.ipynb' -not -path '*/_build/*' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: help venv data book test check clean
+.PHONY: help venv data book test check layout clean
 
 help:  ## list the targets
 	@echo "sparsebook targets:"
@@ -53,6 +53,9 @@ endif
 check:  ## check the built book: no traceback, NaN, broken link, code-first results page; math and figures in Chromium
 	$(PY) tools/check_book.py book/_build/html
 	$(PY) -m pytest -q tests/book/test_book_render.py
+
+layout:  ## after make book: tables clipped at 1280 and 390 px in Chromium (fails on verdict tables; not yet in check)
+	$(PY) tools/check_layout.py book/_build/html
 
 clean:  ## remove the built book (book/_build); .venv, data and results/ stay
 	rm -rf book/_build
