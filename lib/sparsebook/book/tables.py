@@ -81,6 +81,8 @@ def table(df: pd.DataFrame, caption: str, note: str = ""):
     styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                    "font-weight: normal; padding-bottom: 0.4em;"}]))
+    if "verdict" in df.columns:  # a verdict table fits the page before it scrolls (book/_static/tables.css)
+        styler = styler.set_table_attributes('class="verdict-table"')
     if held:  # the reason reads as a sentence, not a column of syllables
         styler = styler.set_table_styles({"verdict": [{"selector": "td", "props": "min-width: 11em;"}]},
                                          overwrite=False)
