@@ -145,3 +145,15 @@ def test_the_frontier_chooses_on_validation_only(tmp_path):
     # the test accuracy plays no part: make every test accuracy wild, and the choice stays
     frame2 = frame.assign(test_acc=np.random.default_rng(3).uniform(0, 100, len(frame)))
     assert frontier.choose(frame2, "l1", 0.5, "parameters pruned").pruned.equals(chosen.pruned)
+
+
+def test_no_verdict_is_read_from_a_sweep_half_done(tmp_path):
+    art_store(tmp_path, 5.0)
+    cfg = next(c for row, c in experiments.art_runs(profiles.model_for("art", "cpu", "vgg19"),
+                                                     experiments.art_dataset("vgg19", "cpu"), "cpu")
+               if row.regularizer == "hypersparse" and row.sparsity == 0.98 and c.seed == 2)
+    runner.result_path(cfg, "cpu", tmp_path).unlink()  # one seed's HyperSparse run not stored yet
+    t = headline.headline(tmp_path, "cpu")
+    vgg = t[(t.setting_key == "hypersparse-vgg-cifar100") & (t["at"] == "sparsity 98 %")]
+    assert (vgg.verdict == "undecided").all() and (vgg.why == "2 of 3 planned seeds stored").all()
+    assert (t[t.setting_key == "hypersparse-resnet-cifar10"].verdict == "reproduced").all()

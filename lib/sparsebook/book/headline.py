@@ -75,6 +75,27 @@ def _art_values(pairs, row: protocol.Primary) -> dict:
     return out
 
 
+def _art_seeds(pairs, row: protocol.Primary, values: dict) -> tuple[set, set]:
+    """(planned, complete) seeds of an ART primary row: every seed the chapter plans for its two regularizers at
+    its sparsity, and those where both finished."""
+    sparsity = float(row.at.split()[1]) / 100
+    planned = {r["config"]["seed"] for arow, r in pairs if arow.regularizer in (row.claimed, row.baseline)
+               and abs(arow.sparsity - sparsity) < 1e-9}
+    return planned, set(values["claimed"]) & set(values["baseline"])
+
+
+def _frontier_seeds(frame: pd.DataFrame, profile: str, row: protocol.Primary) -> tuple[set, set]:
+    """(planned, complete) seeds of a DeepHoyer primary row: a seed is complete once every frontier run of the
+    unregularized network and of both regularizers is stored (all strengths, the whole pruning grid)."""
+    plan: dict = {}
+    for frow, cfg in experiments.frontier_runs(profile):
+        if frow.regularizer in ("none", row.claimed, row.baseline):
+            plan[(frow.regularizer, cfg.seed)] = plan.get((frow.regularizer, cfg.seed), 0) + 1
+    stored = frame.groupby(["regularizer", "seed"]).size().to_dict() if len(frame) else {}
+    planned = {seed for _, seed in plan}
+    return planned, {seed for seed in planned if all(stored.get(k, 0) >= n for k, n in plan.items() if k[1] == seed)}
+
+
 def _deephoyer(results_dir, profile: str):
     pairs = train_or_load(experiments.frontier_runs(profile), profile=profile, results_dir=results_dir,
                           train=False)
@@ -85,8 +106,9 @@ def _deephoyer(results_dir, profile: str):
 
 def headline(results_dir, profile: str = "cpu") -> pd.DataFrame:
     """One row per primary row, with the columns of :data:`COLUMNS`; ``verdict`` one of
-    :data:`~.protocol.VERDICTS`. Holm's correction runs over each paper's rows that are in the paper's regime
-    and did not collapse (the rows a verdict could count)."""
+    :data:`~.protocol.VERDICTS`. A row is read only once every seed its plan has is stored (no verdict from a
+    sweep half done); Holm's correction runs over each paper's rows that are in the paper's regime, complete and
+    did not collapse (the rows a verdict could count)."""
     from .ledger import load_art
     cache: dict = {}
     records = []
@@ -101,9 +123,11 @@ def headline(results_dir, profile: str = "cpu") -> pd.DataFrame:
         data, dense = cache[row.setting]
         if row.setting in _ART_SETTINGS:
             values, selected = _art_values(data, row), "none"
+            planned, complete = _art_seeds(data, row, values)
         else:
             drop = float(row.at.split("−")[1].split()[0])
             values, selected = frontier.claim_values(data, row.claimed, row.baseline, drop, row.measure), "validation"
+            planned, complete = _frontier_seeds(data, profile, row)
         test = protocol.paired_test(values["claimed"], values["baseline"], row.higher_is_better)
         collapsed = protocol.collapse(values["claimed_acc"], values["baseline_acc"], setting.chance,
                                       values["claimed_dead"], values["baseline_dead"])
@@ -112,6 +136,8 @@ def headline(results_dir, profile: str = "cpu") -> pd.DataFrame:
         elif dense < setting.bar:
             verdict, why = "outside the paper's regime", (f"dense reference {dense:.1f} % below the bar "
                                                            f"{setting.bar:g} %")
+        elif len(complete) < len(planned):  # no verdict is read from a sweep half done: that would be peeking
+            verdict, why = "undecided", f"{len(complete)} of {len(planned)} planned seeds stored"
         elif collapsed:
             verdict, why = collapsed, "a side at most twice chance accuracy, or with a whole layer pruned"
         else:
