@@ -190,9 +190,10 @@ def run_local(configs, *, profile: str, results_dir, workers: int, threads: int 
             for fut in as_completed(futures):
                 try:
                     out[futures[fut]] = fut.result()
-                except CancelledError:
+                except CancelledError:  # never started: the bar counts runs done, not this
                     out[futures[fut]] = {"id": run_id(configs[futures[fut]]), "status": "not_started",
                                          "seconds": 0.0}
+                    continue
                 total.update(1)
         finally:
             _install(previous)
