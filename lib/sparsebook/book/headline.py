@@ -62,13 +62,24 @@ def dense_reference_art(pairs) -> float | None:
     return sum(by_seed.values()) / len(by_seed) if by_seed else None
 
 
+def _at_number(row: protocol.Primary) -> float:
+    """The number in a primary row's ``at``: its sparsity (ART, as a fraction) or its accuracy drop (points)."""
+    text = row.at.split("−")[1] if "−" in row.at else row.at.split()[1]
+    value = float(text.split()[0])
+    return value / 100 if row.at.startswith("sparsity") else value
+
+
+def _art_runs(pairs, row: protocol.Primary, reg: str) -> list:
+    """The (row, result) pairs of regularizer ``reg`` at the primary row's sparsity."""
+    sparsity = _at_number(row)
+    return [(arow, r) for arow, r in pairs if arow.regularizer == reg and abs(arow.sparsity - sparsity) < 1e-9]
+
+
 def _art_values(pairs, row: protocol.Primary) -> dict:
-    sparsity = float(row.at.split()[1]) / 100
     key = "test_acc_final" if row.measure == "test accuracy" else "art_epochs"
     out = {}
     for side, reg in (("claimed", row.claimed), ("baseline", row.baseline)):
-        runs = [r for arow, r in pairs if arow.regularizer == reg and abs(arow.sparsity - sparsity) < 1e-9
-                and r.get("status") == "finished"]
+        runs = [r for _, r in _art_runs(pairs, row, reg) if r.get("status") == "finished"]
         out[side] = {r["config"]["seed"]: r["final"][key] for r in runs}
         out[f"{side}_acc"] = [r["final"]["test_acc_final"] for r in runs]
         out[f"{side}_dead"] = any(layer.get("nonzero_weights", 1) == 0 for r in runs for layer in r.get("layers", []))
@@ -78,30 +89,29 @@ def _art_values(pairs, row: protocol.Primary) -> dict:
 def _art_seeds(pairs, row: protocol.Primary, values: dict) -> tuple[set, set]:
     """(planned, complete) seeds of an ART primary row: every seed the chapter plans for its two regularizers at
     its sparsity, and those where both finished."""
-    sparsity = float(row.at.split()[1]) / 100
-    planned = {r["config"]["seed"] for arow, r in pairs if arow.regularizer in (row.claimed, row.baseline)
-               and abs(arow.sparsity - sparsity) < 1e-9}
+    planned = {r["config"]["seed"] for reg in (row.claimed, row.baseline) for _, r in _art_runs(pairs, row, reg)}
     return planned, set(values["claimed"]) & set(values["baseline"])
 
 
-def _frontier_seeds(frame: pd.DataFrame, profile: str, row: protocol.Primary) -> tuple[set, set]:
+def _frontier_seeds(frame: pd.DataFrame, plan: dict, row: protocol.Primary) -> tuple[set, set]:
     """(planned, complete) seeds of a DeepHoyer primary row: a seed is complete once every frontier run of the
-    unregularized network and of both regularizers is stored (all strengths, the whole pruning grid)."""
-    plan: dict = {}
-    for frow, cfg in experiments.frontier_runs(profile):
-        if frow.regularizer in ("none", row.claimed, row.baseline):
-            plan[(frow.regularizer, cfg.seed)] = plan.get((frow.regularizer, cfg.seed), 0) + 1
+    unregularized network and of both regularizers is stored (all strengths, the whole pruning grid). ``plan``:
+    (regularizer, seed) -> the runs the plan has of it."""
+    plan = {k: n for k, n in plan.items() if k[0] in ("none", row.claimed, row.baseline)}
     stored = frame.groupby(["regularizer", "seed"]).size().to_dict() if len(frame) else {}
     planned = {seed for _, seed in plan}
     return planned, {seed for seed in planned if all(stored.get(k, 0) >= n for k, n in plan.items() if k[1] == seed)}
 
 
 def _deephoyer(results_dir, profile: str):
-    pairs = train_or_load(experiments.frontier_runs(profile), profile=profile, results_dir=results_dir,
-                          train=False)
-    frame = frontier.frontier_frame(pairs)
+    """The frontier runs' frame, the plan's count of runs per (regularizer, seed), and the dense reference."""
+    runs = experiments.frontier_runs(profile)
+    frame = frontier.frontier_frame(train_or_load(runs, profile=profile, results_dir=results_dir, train=False))
+    plan: dict = {}
+    for frow, cfg in runs:
+        plan[(frow.regularizer, cfg.seed)] = plan.get((frow.regularizer, cfg.seed), 0) + 1
     none = frame[(frame.regularizer == "none") & (frame.rule == "threshold")]
-    return frame, (float(none.test_acc.mean()) if len(none) else None)
+    return (frame, plan), (float(none.test_acc.mean()) if len(none) else None)
 
 
 def headline(results_dir, profile: str = "cpu") -> pd.DataFrame:
@@ -125,9 +135,10 @@ def headline(results_dir, profile: str = "cpu") -> pd.DataFrame:
             values, selected = _art_values(data, row), "none"
             planned, complete = _art_seeds(data, row, values)
         else:
-            drop = float(row.at.split("−")[1].split()[0])
-            values, selected = frontier.claim_values(data, row.claimed, row.baseline, drop, row.measure), "validation"
-            planned, complete = _frontier_seeds(data, profile, row)
+            frame, plan = data
+            values = frontier.claim_values(frame, row.claimed, row.baseline, _at_number(row), row.measure)
+            selected = "validation"
+            planned, complete = _frontier_seeds(frame, plan, row)
         test = protocol.paired_test(values["claimed"], values["baseline"], row.higher_is_better)
         collapsed = protocol.collapse(values["claimed_acc"], values["baseline_acc"], setting.chance,
                                       values["claimed_dead"], values["baseline_dead"])
