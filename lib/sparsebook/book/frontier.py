@@ -144,9 +144,7 @@ def matched_pairs(pairs, drop: float = 0.5, seed: int = 0) -> list:
     by_point = {(row.regularizer, row.decay, row.rule, row.value, r["config"]["seed"]): r
                 for row, r in pairs if r.get("status") == "finished"}
     out = []
-    for reg in ("none", *dict.fromkeys(frame.regularizer)):
-        if reg == "none" and out:
-            continue
+    for reg in dict.fromkeys(("none", *frame.regularizer)):  # the unregularized network first, each once
         structural = reg in STRUCTURAL
         chosen = choose(frame, reg, drop, "weights removed" if structural else "parameters pruned")
         if seed not in chosen.index:
