@@ -101,6 +101,24 @@ def test_outside_the_regime_and_collapse_are_named(tmp_path):
     assert set(hs.verdict) == {"baseline collapsed"} and hs.p_holm.isna().all()
 
 
+def test_the_regime_reads_the_stepped_dense_reference_once_every_seed_is_stored(tmp_path):
+    art_store(tmp_path, 5.0, dense=60.0)  # warm-ups end under both bars
+    model = profiles.model_for("art", "cpu", "resnet32")
+    dense_runs = experiments.art_dense_runs(model, experiments.art_dataset("resnet32", "cpu"), "cpu")
+    for _, cfg in dense_runs[:-1]:
+        _write(tmp_path, cfg, "cpu", {"final": {"test_acc_final": 90.0 + cfg.seed}, "history": []})
+    t = headline.headline(tmp_path, "cpu")
+    resnet = t[t.setting_key == "hypersparse-resnet-cifar10"]
+    assert (resnet.dense_reference == 60.0).all() and (resnet.verdict == "outside the paper's regime").all()
+    assert resnet.dense_reference_from.str.contains(f"{len(dense_runs) - 1} of {len(dense_runs)} seeds").all()
+    _write(tmp_path, dense_runs[-1][1], "cpu", {"final": {"test_acc_final": 92.0}, "history": []})
+    t = headline.headline(tmp_path, "cpu")
+    resnet, vgg = (t[t.setting_key == k] for k in ("hypersparse-resnet-cifar10", "hypersparse-vgg-cifar100"))
+    assert resnet.dense_reference.iloc[0] == pytest.approx((90 + 91 + 92) / 3)
+    assert (resnet.verdict == "reproduced").all() and (vgg.verdict == "outside the paper's regime").all()
+    assert "stepped" in headline.setting_answer(t, "hypersparse-resnet-cifar10")[1]
+
+
 def frontier_store(tmp_path, claimed_extra: float):
     """Every frontier run at cpu: sparsity grows with strength and pruning value, accuracy falls with it; the
     claimed regularizers ``claimed_extra`` points of sparsity sparser at the same accuracy."""

@@ -127,7 +127,8 @@ def test_hypersparse_sweep_starts_every_warmup_then_is_breadth_first():
     firsts = len(set(keys))
     assert len(set(keys[:firsts])) == firsts == len({(c.model, c.seed) for c in plan})  # one per model and seed
     lenet = [c for c in plan[firsts:] if c.model == "lenet_300_100"]
-    assert len(lenet) == 3 * 4 * 3 - 3
+    assert len(lenet) == 3 * 4 * 3 + 3 - 3  # and a dense reference per seed, last in its seed
+    assert [c.sparsity for c in lenet if c.seed == 1][-1] == 0.0
     seeds = [c.seed for c in lenet]
     assert seeds == sorted(seeds)
     models = [c.model for c in plan[firsts:]]

@@ -107,3 +107,20 @@ def test_bf16_autocast_stays_within_a_stated_distance_of_the_plain_run(tmp_path)
     warm = [(a["loss"], b["loss"]) for a, b in zip(plain["history"], amp["history"]) if a["phase"] == "warmup"]
     assert warm and all(math.isclose(a, b, rel_tol=0.05) for a, b in warm)
     assert abs(plain["final"]["test_acc_final"] - amp["final"]["test_acc_final"]) <= 10.0
+
+
+def test_the_dense_reference_shares_the_warm_up_and_steps_its_rate_without_pruning(tmp_path):
+    """An ART run at sparsity 0 is its setting's dense reference: the seed's warm-up (the ART runs' own: one
+    shared state), then the fine-tuning's stepped rate on the dense network, no ART epoch and no mask."""
+    kw = dict(normalize=True, finetune_epochs=4)
+    (_, dense_cfg), = experiments.art_dense_runs("lenet_300_100", "synthetic_cifar10", "smoke", seeds=(0,), **kw)
+    art_cfg = profiles.make_config("art", "smoke", model="lenet_300_100", dataset="synthetic_cifar10", seed=0,
+                                   regularizer="l1", sparsity=0.9, **kw)
+    assert experiments.runner.warmup_key(dense_cfg) == experiments.runner.warmup_key(art_cfg)
+    r = experiments.run(dense_cfg, profile="smoke", results_dir=tmp_path, progress=False)
+    assert r["status"] == "finished"
+    phases = [h["phase"] for h in r["history"]]
+    assert phases == ["warmup"] * dense_cfg.warmup_epochs + ["finetune"] * 4
+    assert [h["lr"] for h in r["history"] if h["phase"] == "finetune"] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    assert r["final"]["art_epochs"] == 0 and r["final"]["sparsity"] < 0.01
+    assert r["final"]["test_acc_final"] == r["history"][-1]["test_acc"]

@@ -15,8 +15,8 @@ from .executor import Entry, train_or_load
 from .frontiers import FRONTIER, FRONTIER_SEEDS, FrontierRow, frontier_grid, frontier_runs
 from .grid import (ART_DATASETS, ART_RECORD, ART_REGULARIZERS, ART_SPARSITIES, CURVE_GRID, CURVE_SMOKE, CURVE_TABLES,
                    DEEPHOYER_PLAN, DEEPHOYER_TABLES, LONG_CURVES, MODEL_LABELS, REGULARIZER_LABELS, ARTRow,
-                   DeepHoyerRow, art_dataset, art_runs, art_sparsities, curve_strengths, deephoyer_curve_runs,
-                   deephoyer_rows, deephoyer_runs, long_curve_epochs)
+                   DeepHoyerRow, art_dataset, art_dense_runs, art_runs, art_sparsities, curve_strengths,
+                   deephoyer_curve_runs, deephoyer_rows, deephoyer_runs, long_curve_epochs)
 from .profiles import PROFILES, by_profile, departures, make_config, model_for, seeds_for
 from .runner import TERMINAL_STATUSES, load_results, result_path, run, stored, threads_for
 from .store import RunBusy
@@ -24,8 +24,9 @@ from .store import RunBusy
 __all__ = ["ARTConfig", "DeepHoyerConfig", "config_from_settings", "dense_start_config", "run_id", "settings",
            "validate", "Entry", "train_or_load", "ART_DATASETS", "ART_RECORD", "ART_REGULARIZERS", "ART_SPARSITIES",
            "CURVE_GRID", "CURVE_SMOKE", "CURVE_TABLES", "DEEPHOYER_PLAN", "DEEPHOYER_TABLES", "LONG_CURVES",
-           "MODEL_LABELS", "REGULARIZER_LABELS", "ARTRow", "DeepHoyerRow", "art_dataset", "art_runs", "art_sparsities",
-           "curve_strengths", "deephoyer_curve_runs", "deephoyer_rows", "deephoyer_runs", "long_curve_epochs",
+           "MODEL_LABELS", "REGULARIZER_LABELS", "ARTRow", "DeepHoyerRow", "art_dataset", "art_dense_runs", "art_runs",
+           "art_sparsities", "curve_strengths", "deephoyer_curve_runs", "deephoyer_rows", "deephoyer_runs",
+           "long_curve_epochs",
            "PROFILES", "by_profile", "departures", "make_config", "model_for", "seeds_for", "RunBusy",
            "TERMINAL_STATUSES", "load_results", "result_path", "run", "stored", "threads_for", "FRONTIER",
            "FRONTIER_SEEDS", "FrontierRow", "frontier_grid", "frontier_runs"]

@@ -15,7 +15,8 @@ from ..regularizers import ELEMENTWISE, STRUCTURAL
 from .profiles import make_config, seeds_for
 
 __all__ = ["DeepHoyerRow", "DEEPHOYER_TABLES", "deephoyer_rows", "deephoyer_runs", "MODEL_LABELS", "REGULARIZER_LABELS",
-           "ARTRow", "art_runs", "ART_RECORD", "ART_SPARSITIES", "art_sparsities", "ART_DATASETS", "art_dataset",
+           "ARTRow", "art_runs", "art_dense_runs", "ART_RECORD", "ART_SPARSITIES", "art_sparsities", "ART_DATASETS",
+           "art_dataset",
            "CURVE_GRID", "LONG_CURVES", "long_curve_epochs", "curve_strengths", "deephoyer_curve_runs",
            "DEEPHOYER_PLAN", "STRUCTURAL_WEIGHT_DECAY"]
 
@@ -210,3 +211,12 @@ def art_runs(model: str, dataset: str, profile: str, *, seeds=None, sparsities=N
                                                          sparsity=sp, seed=seed, record_epochs=ART_RECORD,
                                                          **settings)))
     return out
+
+
+def art_dense_runs(model: str, dataset: str, profile: str, *, seeds=None, **settings) -> list[tuple[ARTRow, object]]:
+    """(row, config) per seed of an ART setting's dense reference (``sparsity=0``, no regularizer): the seed's
+    warm-up, then the fine-tuning's stepped schedule without ART or a mask (:mod:`sparsebook.train.art`). The
+    claims protocol holds its final test accuracy against the setting's regime bar."""
+    return [(ARTRow("none", 0.0), make_config("art", profile, model=model, dataset=dataset, regularizer="none",
+                                              sparsity=0.0, seed=seed, **settings))
+            for seed in (seeds if seeds is not None else seeds_for("art", profile, model))]

@@ -23,8 +23,8 @@ from . import executor
 from .config import resolve_device, run_id, validate
 from .costs import estimate_seconds
 from .frontiers import frontier_runs
-from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_runs, art_sparsities, deephoyer_curve_runs,
-                   deephoyer_runs)
+from .grid import (CURVE_TABLES, DEEPHOYER_PLAN, art_dataset, art_dense_runs, art_runs, art_sparsities,
+                   deephoyer_curve_runs, deephoyer_runs)
 from .profiles import PROFILES, model_for
 from .runner import load_results, shared_dirs, shared_path, warmup_key
 
@@ -99,6 +99,8 @@ def plan(part: str, profile: str) -> list:
             sparsities = art_sparsities(model, profile)
             cfgs = [cfg for _, cfg in art_runs(model_for("art", profile, model), art_dataset(model, profile),
                                                profile, sparsities=sparsities)]
+            cfgs += [cfg for _, cfg in art_dense_runs(model_for("art", profile, model), art_dataset(model, profile),
+                                                      profile)]
             out += sorted(cfgs, key=lambda c: (c.seed, SPARSITY_ORDER.index(c.sparsity)
                                                if c.sparsity in SPARSITY_ORDER else len(SPARSITY_ORDER)))
         return _warmups_first(_unique(out))
