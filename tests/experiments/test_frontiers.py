@@ -1,5 +1,6 @@
 """The claims protocol's DeepHoyer runs: a validation split the same for every run, the test set read once,
 one rule per run on a grid every regularizer shares, paired seeds that share a dense start."""
+import pandas as pd
 import pytest
 import torch
 
@@ -63,3 +64,29 @@ def test_a_held_out_run_chooses_on_validation_and_reads_the_test_set_once(tmp_pa
     assert t["env"]["warmup_from"] == f"trained-{runner.warmup_key(cfg)}" and set(t["rules"]) == {"threshold"}
     train = [h for h in r["history"] if h["phase"] == "train"]
     assert [h["val_acc"] for h in t["history"] if h["phase"] == "train"] == [h["val_acc"] for h in train]
+    # both record the weights they started from, bit for bit: the dense start's own, and the shared training's
+    dense = experiments.run(experiments.dense_start_config(cfg), profile="smoke", results_dir=tmp_path, progress=False)
+    assert r["env"]["start_digest"] == t["env"]["start_digest"] == dense["env"]["trained_digest"]
+    shared = runner.load_checkpoint(runner.shared_path(cfg, runner.shared_dirs(tmp_path, "smoke")[0]))
+    assert t["env"]["warmup_digest"] == experiments.store.state_digest(shared["model"])
+
+
+def test_a_seed_pairs_only_the_runs_that_started_from_its_dense_start():
+    from sparsebook.book import frontier
+    row = {"decay": 0.0, "rule": "threshold", "value": 1e-3, "val_acc": 98.0, "test_acc": 98.0, "pruned": 1.0,
+           "removed": 1.0, "trained_val_acc": 98.0, "dead_layer": False}
+    frame = pd.DataFrame([{**row, "regularizer": reg, "seed": seed, "start": start} for reg, seed, start in [
+        ("none", 0, ""), ("l1", 0, ""),  # made before digests were recorded: one start, as far as can be told
+        ("none", 1, "aa"), ("none", 1, "aa"), ("l1", 1, "aa"), ("l1", 1, "bb"), ("hoyer_square", 1, "")]])
+    kept = frontier.same_start(frame)
+    assert sorted(zip(kept.regularizer, kept.seed, kept.start)) == [("l1", 0, ""), ("l1", 1, "aa"), ("none", 0, ""),
+                                                                    ("none", 1, "aa"), ("none", 1, "aa")]
+    assert kept.attrs["other_start"] == 2  # retrained elsewhere, or started before the seed's start was made
+
+
+def test_the_weights_digest_sees_one_changed_bit():
+    state = {"a.weight": torch.ones(3, 2), "a.bias": torch.zeros(3)}
+    digest = experiments.store.state_digest(state)
+    assert experiments.store.state_digest({k: v.clone() for k, v in state.items()}) == digest
+    state["a.weight"][1, 1] = torch.nextafter(torch.tensor(1.0), torch.tensor(2.0))
+    assert experiments.store.state_digest(state) != digest

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["MEASURES", "DROPS", "frontier_frame", "references", "choose", "claim_values", "frontier_table",
+__all__ = ["MEASURES", "DROPS", "frontier_frame", "same_start", "references", "choose", "claim_values", "frontier_table",
            "frontier_figure", "watched", "matched_pairs"]
 
 #: what "sparser" counts: element-wise, the parameters pruned (% of all, biases included, as DeepHoyer counts);
@@ -21,7 +21,7 @@ MEASURES = {"parameters pruned": "pruned", "weights removed": "removed"}
 #: the target accuracies: the unregularized network's validation accuracy minus these (points)
 DROPS = (0.5, 1.0, 2.0)
 _COLUMNS = ["regularizer", "decay", "seed", "rule", "value", "val_acc", "test_acc", "pruned", "removed",
-            "trained_val_acc", "dead_layer"]
+            "trained_val_acc", "dead_layer", "start"]
 
 
 def frontier_frame(pairs) -> pd.DataFrame:
@@ -39,8 +39,25 @@ def frontier_frame(pairs) -> pd.DataFrame:
                      "test_acc": res["test_acc_final"], "pruned": 100.0 * (1 - res["all_nonzero"] / res["all_params"]),
                      "removed": 100.0 * (1 - res["totals"]["params_after_removal"] / res["all_params"]),
                      "trained_val_acc": r["final"]["trained_val_acc"],
-                     "dead_layer": any(layer.get("nonzero_weights", 1) == 0 for layer in layers)})
-    return pd.DataFrame(rows, columns=_COLUMNS)
+                     "dead_layer": any(layer.get("nonzero_weights", 1) == 0 for layer in layers),
+                     "start": r.get("env", {}).get("start_digest") or ""})
+    return same_start(pd.DataFrame(rows, columns=_COLUMNS))
+
+
+def same_start(frame: pd.DataFrame) -> pd.DataFrame:
+    """The runs that pair: per seed, those whose dense start (``env.start_digest``; "" for runs made before it
+    was recorded) is the one the seed's unregularized runs started from (the most common among them). A seed's
+    runs pair only if they started from the same weights bit for bit; a dense start retrained on another CPU
+    kind is another start, and its runs are left out (counted in ``attrs["other_start"]``) until rerun."""
+    if frame.empty:
+        frame.attrs["other_start"] = 0
+        return frame
+    none = frame[frame.regularizer == "none"]
+    starts = none.groupby("seed")["start"].agg(lambda s: s.mode().iloc[0]).to_dict()
+    keep = frame.seed.map(starts).fillna(frame.start) == frame.start
+    out = frame[keep].reset_index(drop=True)
+    out.attrs["other_start"] = int((~keep).sum())
+    return out
 
 
 def references(frame: pd.DataFrame) -> dict[int, float]:

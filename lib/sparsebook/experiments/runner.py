@@ -35,7 +35,8 @@ from ..train.deephoyer import AFTER_TRAINING
 from .config import Config, check, check_data_root, dense_start_config, resolve_device, run_id, \
     settings, validate
 from .profiles import PROFILES
-from .store import RunBusy, atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock
+from .store import RunBusy, atomic_torch_save, atomic_write_json, environment, load_checkpoint, read_result, run_lock, \
+    state_digest
 
 __all__ = ["run", "stored", "result_path", "load_results", "threads_for", "warmup_key", "TERMINAL_STATUSES", "RunBusy"]
 
@@ -235,13 +236,16 @@ def _train(config, profile, path: Path, ckpt_path: Path, device, data_root, prog
         if warm is not None:  # its time is counted by the run that made it, or (``elapsed``) carried by the file
             ckpt, warmed = {**warm, "settings": settings(config), "elapsed": warm.get("elapsed", 0.0),
                             "cpu_elapsed": warm.get("cpu_elapsed", 0.0)}, warm["_from"]
+    # which weights the run started from, bit for bit: runs paired by seed must share them (book.frontier checks)
+    digests = {**({"start_digest": state_digest(init)} if init is not None else {}),
+               **({"warmup_digest": state_digest(warm["model"])} if warmed else {})}
     with hold:
         return _train_session(config, profile, path, model, ckpt, ckpt_path, device, data, progress, compile,
-                              keep_trained, layout, share, resumed, warmed)
+                              keep_trained, layout, share, resumed, warmed, digests)
 
 
 def _train_session(config, profile, path, model, ckpt, ckpt_path, device, data, progress, compile, keep_trained,
-                   layout, share, resumed, warmed) -> dict:
+                   layout, share, resumed, warmed, digests) -> dict:
     """The training itself, from a checkpoint (its own, or the shared state it starts from) or from scratch."""
     spec = data_mod.DATASETS[config.dataset]
     augment = data_mod.augmentation_for(config.dataset, normalize=config.normalize) \
@@ -271,6 +275,7 @@ def _train_session(config, profile, path, model, ckpt, ckpt_path, device, data, 
     trained = outcome.pop("trained_state", None)
     if keep_trained is not None and trained is not None:
         atomic_torch_save({"model": trained, "settings": settings(config)}, keep_trained)
+        digests = {**digests, "trained_digest": state_digest(trained)}  # the dense start its runs record
     result = {
         "id": run_id(config), "kind": config.kind, "profile": profile, "status": outcome["status"],
         "config": settings(config), "data_root": data.root,
@@ -278,7 +283,8 @@ def _train_session(config, profile, path, model, ckpt, ckpt_path, device, data, 
         "env": {**environment(device), **({"layout": layout} if layout else {}), "flush_denormal": bool(flush),
                 "compiled": session.compiled, "wall_time_s": elapsed0 + time.time() - t0,
                 "cpu_time_s": cpu0 + time.process_time() - c0, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "resumed": resumed, "data_verified": data.verified, **({"warmup_from": warmed} if warmed else {})},
+                "resumed": resumed, "data_verified": data.verified, **({"warmup_from": warmed} if warmed else {}),
+                **digests},
         **{k: v for k, v in outcome.items() if k != "status"},
         "history": session.history, "snapshots": session.snapshots,
     }

@@ -9,6 +9,7 @@ not trusted.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import platform
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["atomic_write_json", "atomic_torch_save", "load_checkpoint", "read_result", "run_lock", "is_locked",
-           "RunBusy", "environment"]
+__all__ = ["atomic_write_json", "atomic_torch_save", "load_checkpoint", "state_digest", "read_result", "run_lock",
+           "is_locked", "RunBusy", "environment"]
 
 CHECKPOINT_FORMAT = "sparsebook-checkpoint-1"
 
@@ -57,6 +58,18 @@ def _set_aside(path: Path, why: str) -> None:
     aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
     os.replace(path, aside)
     warnings.warn(f"{path} is not a usable {why} and was moved to {aside.name}", stacklevel=3)
+
+
+def state_digest(state: dict) -> str:
+    """A fingerprint of a model's weights (a ``state_dict``): SHA-256 over every tensor's name, dtype, shape and
+    bytes in name order, 16 hex digits. Two runs that record the same digest started from the same weights bit
+    for bit; a state retrained on another CPU kind (floats differ in the last bits, then chaotically) does not."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict | None:
