@@ -5,8 +5,9 @@
 Fails on: a traceback, error or warning output in a page; "NaN" in a table; a broken internal link or
 image; an image shown twice on one page; a figure shown as its text ("<Figure size 600x340 ...>"); a results
 chapter whose first visible element is a code cell; a code identifier (``snake_case``) in the prose outside
-code, tables, math and the references; a leftover phrase of a page's drafts (:data:`LEFTOVERS`). Written by
-hand: it checks this book's own rules, which
+code, tables, math and the references; a leftover phrase of a page's drafts (:data:`LEFTOVERS`); figures or
+tables not numbered 1, 2, ... on their page; a page that does not open with its answer (:data:`ANSWER`) or, where
+it reports runs, with its distance to the paper. Written by hand: it checks this book's own rules, which
 no link checker knows (and linkcheck would need the network).
 """
 from __future__ import annotations
@@ -25,6 +26,11 @@ SKIP = {"genindex.html", "search.html"}
 #: phrases that described the book's making, not its results: a page that still says one is stale
 LEFTOVERS = ("Until the sweep", "until then", "first cpu runs used another rule", "if any)", "the performance issue",
              "four-hour budget", "No GPU is lent here", "are stored ... until")
+#: how a page's answer begins, within the first words a reader meets (:data:`OPENING` characters of its text)
+ANSWER, DISTANCE, OPENING = "The answer", "How far from the paper", 1500
+#: pages that open otherwise: the introduction ("The answer first", then the verdict tables) and the ledger
+#: (the verdict tables first), the benchmark history (a log for whoever changes the speed code)
+ANSWER_EXEMPT = {"index.html", "intro.html", "claims.html", "about/benchmark_notes.html"}
 #: a code name: lower-case words joined by underscores (warmup_end, test_acc_best)
 IDENTIFIER = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 
@@ -78,7 +84,31 @@ def page_problems(html: Path, root: Path) -> list[str]:
                       if el.name != "div" or "cell_input" in (el.get("class") or [])), None)
         if first is not None and first.name == "div":
             out.append(f"{rel}: the first visible element is a code cell")
-    return out + prose_problems(article, rel)
+    return out + numbering_problems(article, rel) + opening_problems(article, rel) + prose_problems(article, rel)
+
+
+def numbering_problems(article, rel: str) -> list[str]:
+    """Figures and tables each numbered 1, 2, ... on the page, in the order they appear."""
+    out = []
+    figures = [el.get_text(strip=True) for el in article.select("figure .caption-number, div.figure .caption-number")]
+    tables = [el.get_text(" ", strip=True) for el in article.select("table > caption")]
+    for kind, captions, pattern in (("figure", figures, r"(?:Fig\.|Figure) (\d+)"),
+                                    ("table", tables, r"Table (\d+)\.")):
+        numbers = [int(m.group(1)) for c in captions if (m := re.match(pattern, c))]
+        if numbers != list(range(1, len(numbers) + 1)):
+            out.append(f"{rel}: {kind}s numbered {numbers}, not 1 to {len(numbers)} in order")
+    return out
+
+
+def opening_problems(article, rel: str) -> list[str]:
+    """A page opens with its answer (and, reporting runs, its distance to the paper) before anything else."""
+    if rel in ANSWER_EXEMPT or not rel.startswith((*RESULT_FOLDERS, "about/")):
+        return []
+    opening = " ".join(article.get_text(" ").split())[:OPENING]
+    out = [] if ANSWER in opening else [f"{rel}: does not open with '{ANSWER}'"]
+    if rel.startswith(RESULT_FOLDERS) and DISTANCE not in opening:
+        out.append(f"{rel}: does not say '{DISTANCE}' in its opening")
+    return out
 
 
 def main(argv=None) -> int:

@@ -13,7 +13,7 @@ from ..experiments.profiles import make_config
 from ..pruning.accounting import dense_macs
 
 __all__ = ["load_bench", "bench_table", "goals_table", "machine_line", "step_cost_ratio",
-           "gpu_table", "gpu_line", "gpu_images_per_s", "paper_cost_table"]
+           "gpu_table", "gpu_line", "gpu_images_per_s", "paper_cost_table", "goals_answer"]
 
 #: issue #6's goals: (benchmark, which rows, how to read them, the goal, the threshold)
 GOALS = [
@@ -113,6 +113,16 @@ def goals_table(bench: dict) -> pd.DataFrame:
                        f"the best step measured here reaches {best:.0f} %")
         records.append({"goal": goal, "measured (worst case)": measured, "met": met})
     return pd.DataFrame(records).set_index("goal")
+
+
+def goals_answer(goals: pd.DataFrame) -> str:
+    """The benchmark page's first sentence, from :func:`goals_table`: how many goals are met, within noise or
+    missed, and which are missed."""
+    met = goals["met"].astype(str)
+    missed = [g for g, m in met.items() if m.startswith("no")]
+    return (f"{(met == 'yes').sum()} of {len(goals)} speed goals are met on this machine, "
+            f"{(met == 'within noise').sum()} within the noise of its measurements"
+            + (f", and {len(missed)} missed ({'; '.join(missed)})" if missed else ""))
 
 
 # -- bench/gpu.py's record (results/bench/gpu.json) ---------------------------------------------------------

@@ -11,7 +11,8 @@ from ..experiments.reference import lookup
 from .convergence import levelled_label
 from .tables import PALETTE, RULE_LABELS, STATUS_LABELS, _finished, _group, figure, mean_std, pm, seeds_label
 
-__all__ = ["deephoyer_table", "fashion_table", "moving_rows", "layer_table", "weight_distribution_figure"]
+__all__ = ["deephoyer_table", "fashion_table", "moving_rows", "layer_table", "weight_distribution_figure",
+           "survivors", "weights_answer", "largest_gaps"]
 
 _REPORT_RULES = {"threshold": "threshold", "std_ratio": "std-ratio"}
 
@@ -155,3 +156,100 @@ def weight_distribution_figure(pairs, tag: str, title: str = ""):
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def survivors(pairs, tag: str) -> pd.DataFrame:
+    """Per regularizer (first finished seed, snapshot ``tag``): the weights kept (% of every layer's weights
+    together) and the survivors' median |w|, read off the stored log10 |w| histograms (to a bin's width)."""
+    records = []
+    for row, results in _group(pairs).items():
+        done, _ = _finished(results)
+        snap = next((x for x in done[0]["snapshots"] if x["tag"] == tag), None) if done else None
+        if snap is None:
+            continue
+        layers = [v for n, v in snap["layers"].items() if n.endswith(".weight")]
+        counts = np.sum([np.asarray(v["log10_counts"], dtype=float) for v in layers], axis=0)
+        edges = np.asarray(snap["log10_edges"])
+        median = edges[1:][np.searchsorted(np.cumsum(counts), counts.sum() / 2)]  # the bin holding the median
+        records.append({"regularizer": REGULARIZER_LABELS[row.regularizer] + (" (struct.)" if row.group ==
+                                                                              "structural" else ""),
+                        "kept %": 100 * sum(v["nonzero"] for v in layers) / sum(v["numel"] for v in layers),
+                        "median |w|": float(10 ** median)})
+    return pd.DataFrame(records, columns=["regularizer", "kept %", "median |w|"]).set_index("regularizer")
+
+
+def weights_answer(pairs, tag: str) -> str:
+    """The weights page's first sentence: which regularizer keeps the fewest and the most weights and whose
+    survivors are largest and smallest (:func:`survivors`), with the numbers."""
+    t = survivors(pairs, tag)
+    none = REGULARIZER_LABELS["none"]
+    base, t = t.loc[t.index == none], t.loc[t.index != none]
+    if t.empty:
+        return "no finished regularized run stored at this profile, so nothing is shown yet"
+    fewest, most = t["kept %"].idxmin(), t["kept %"].idxmax()
+    large, small = t["median |w|"].idxmax(), t["median |w|"].idxmin()
+    out = (f"{fewest} keeps the fewest weights ({t['kept %'][fewest]:.1f} % of them), {most} the most "
+           f"({t['kept %'][most]:.1f} %); the survivors are largest under {large} (median |w| about "
+           f"{t['median |w|'][large]:.2g}) and smallest under {small} (about {t['median |w|'][small]:.2g})")
+    if len(base):
+        out += (f"; the unregularized network, pruned alike, keeps {base['kept %'].iloc[0]:.1f} % at a median "
+                f"|w| of about {base['median |w|'].iloc[0]:.2g}")
+    return out
+
+
+def _number(cell) -> float | None:
+    """The mean of a table cell ('89.81 ± 0.17', '4156'), or None where it holds none ('–', a status)."""
+    try:
+        return float(str(cell).split("±")[0].replace(",", ""))
+    except ValueError:
+        return None
+
+
+def largest_gaps(table: pd.DataFrame, size: str) -> str:
+    """The two largest gaps between a side-by-side table (:func:`deephoyer_table`, :func:`fashion_table`) and the
+    report, in accuracy and in ``size`` ("pruned %" or "nonzero"), each with where it sits on the accuracy-sparsity
+    trade-off and whether its runs had levelled off: what the gap can be put down to, or that it is not known.
+    Of our pruning rules, each row is compared under the one whose size is nearest the report's."""
+    sparser = (lambda ours, ref: ours > ref) if size == "pruned %" else (lambda ours, ref: ours < ref)
+    ours_groups = [g for g in dict.fromkeys(c[0] for c in table.columns) if g.startswith(("ours", "this book"))]
+    flag = next(c for c in table.columns if c[1] == "levelled off")
+    rows = []
+    for index, r in table.iterrows():
+        ref_acc, ref_size = _number(r[("reproduction report", "acc %")]), _number(r[("reproduction report", size)])
+        if ref_acc is None or ref_size is None:
+            continue
+        for g in ours_groups:
+            acc = _number(r[(g, "acc %")] if (g, "acc %") in r else r[(g, "acc (final)")])
+            ours = _number(r[(g, size)])
+            if acc is not None and ours is not None:
+                rows.append({"row": " / ".join(str(i) for i in (index if isinstance(index, tuple) else (index,))),
+                             "rule": g, "acc": acc, "ref_acc": ref_acc, "size": ours, "ref_size": ref_size,
+                             "moving": str(r[flag]).startswith("no")})
+    if not rows:
+        return "no row has both the report's numbers and finished runs yet"
+    t = pd.DataFrame(rows)
+    if len(ours_groups) > 1:  # each row under the rule nearest the report's size
+        t = t.loc[(t["size"] - t.ref_size).abs().groupby(t["row"]).idxmin()]
+    unit, digits = (" %", 2) if size == "pruned %" else ("", 0)
+    out = []
+    size_name = "the share pruned" if size == "pruned %" else "the nonzero count"
+    for what, key in (("accuracy", (t.acc - t.ref_acc).abs()),
+                      (size_name, (t["size"] - t.ref_size).abs() / t.ref_size.where(t.ref_size > 0, 1))):
+        g = t.loc[key.idxmax()]
+        lower, harder = g.acc < g.ref_acc, sparser(g["size"], g.ref_size)
+        if REGULARIZER_LABELS["none"] in g["row"]:
+            why = "no strength can explain a gap of the unregularized network: not known"
+        elif lower == harder:
+            why = ("further along the same trade-off (pruned harder, less accurate), as a stronger effective "
+                   "regularization would leave it" if harder else "the other way along the same trade-off (pruned "
+                   "less, more accurate), as a weaker effective regularization would leave it")
+        else:
+            both = "sparser and more" if harder else "denser and less"
+            why = f"both {both} accurate, which no strength explains: not known"
+        rule = f" ({g['rule'].removeprefix('ours: ')})" if g["rule"].startswith("ours") else ""
+        out.append(f"in {what}, {g['row']}{rule}: {g.acc:.2f} against the report's {g.ref_acc:.2f} % at "
+                   f"{g['size']:,.{digits}f}{unit} against {g.ref_size:,.{digits}f}{unit} {size.replace(' %', '')}, "
+                   f"{why}" + ("; its runs had not levelled off, so the short schedule may be part of it"
+                              if g.moving else ""))
+    text = "; ".join(out) + "."
+    return text[0].upper() + text[1:]

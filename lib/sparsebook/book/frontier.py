@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["MEASURES", "DROPS", "frontier_frame", "same_start", "references", "choose", "claim_values", "frontier_table",
-           "frontier_figure", "watched", "matched_pairs"]
+__all__ = ["MEASURES", "DROPS", "frontier_frame", "same_start", "references", "choose", "claim_values",
+           "frontier_table", "frontier_figure", "watched", "matched_pairs"]
 
 #: what "sparser" counts: element-wise, the parameters pruned (% of all, biases included, as DeepHoyer counts);
 #: structural, the weights removed once dead units go (%)

@@ -15,7 +15,7 @@ from . import frontier, protocol
 from .protocol import PRIMARY, SETTINGS
 
 __all__ = ["COLUMNS", "CHAPTERS", "headline", "counts", "dense_reference_art", "setting_label", "headline_table",
-           "badge", "standardized_effects", "protocol_rates", "answer", "headline_tables",
+           "badge", "standardized_effects", "protocol_rates", "answer", "paper_line", "headline_tables",
            "setting_answer"]
 
 COLUMNS = ["paper", "claim", "setting", "at", "effect", "low", "high", "seeds", "paired", "p", "p_holm",
@@ -234,8 +234,8 @@ def headline_tables(table: pd.DataFrame, paper: str, link_prefix: str = ""):
         s = SETTINGS[key]
         dense = "no run stored yet" if pd.isna(first["dense_reference"]) else f"{first['dense_reference']:.1f} %"
         how = "" if pd.isna(first["dense_reference"]) else f" {first['dense_reference_from']}"
-        yield (f"{first['setting']}. Dense reference {dense}{how}, bar {s.bar:g} % (the paper's model on the full data: "
-               f"{s.published:g} %, {s.published_source}).", headline_table(table, paper, key, link_prefix))
+        yield (f"{first['setting']}. Dense reference {dense}{how}, bar {s.bar:g} % (the paper's model on the full "
+               f"data: {s.published:g} %, {s.published_source}).", headline_table(table, paper, key, link_prefix))
 
 
 def standardized_effects(table: pd.DataFrame) -> pd.Series:
@@ -271,16 +271,20 @@ def protocol_rates(table: pd.DataFrame, seeds=(3, 5), trials: int = 4000) -> pd.
     return pd.DataFrame(rows)
 
 
+def paper_line(table: pd.DataFrame, paper: str) -> str:
+    """What one paper's primary rows read, in one clause: 'DeepHoyer: 2 primary rows, undecided 2 (no row
+    decided yet)'."""
+    by = counts(table).get(paper, {v: 0 for v in protocol.VERDICTS})
+    read = ", ".join(f"{k} {v}" for k, v in by.items() if v) or "none yet"
+    decided = by["reproduced"] + by["not reproduced"]
+    return f"{paper}: {sum(by.values())} primary rows, {read}" + ("" if decided else " (no row decided yet)")
+
+
 def answer(table: pd.DataFrame) -> str:
     """The first sentences a reader meets: per paper, what its primary rows read, computed from :func:`headline`."""
-    parts = []
-    for paper, by in counts(table).items():
-        n = sum(by.values())
-        read = ", ".join(f"{k} {v}" for k, v in by.items() if v) or "none yet"
-        decided = by["reproduced"] + by["not reproduced"]
-        parts.append(f"{paper}: {n} primary rows, {read}" + ("" if decided else " (no row decided yet)"))
-    return ("; ".join(parts) + ". A row outside the paper's regime ran in a setting too far from the paper's "
-            "(its dense network never reaches the accuracy the paper starts from) to count either way.")
+    return ("; ".join(paper_line(table, paper) for paper in counts(table)) + ". A row outside the paper's regime "
+            "ran in a setting too far from the paper's (its dense network never reaches the accuracy the paper "
+            "starts from) to count either way.")
 
 
 def setting_answer(table: pd.DataFrame, key: str) -> tuple[str, str]:

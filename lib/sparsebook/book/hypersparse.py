@@ -195,8 +195,8 @@ def overlap_table(pairs) -> pd.DataFrame:
 
 def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final", authors: tuple[str, str] | None = None):
     """Accuracy against sparsity with error bars over seeds, one line per regularizer; with ``authors`` =
-    (the paper's model, data set), a second panel with the authors' published points (their README: HyperSparse
-    only), on its own axis, as our miniature's accuracies sit far below a full-size network's."""
+    (the paper's model, data set), the authors' published points (their README: HyperSparse only) on the same
+    axis, so that the distance between our setting and theirs is drawn, not hidden by a second scale."""
     by_reg: dict = {}
     for row, results in _group(pairs).items():
         vals = [r["final"][metric] for r in _finished_runs(results)]
@@ -211,23 +211,19 @@ def accuracy_vs_sparsity_figure(pairs, metric: str = "test_acc_final", authors: 
         model, dataset = REFERENCE_DATASET.get(authors[0], authors[0]), REFERENCE_DATASET.get(authors[1], authors[1])
         published = {sp: v for sp in sps if (v := lookup("hypersparse-readme", model=model, dataset=dataset,
                                                           method="hypersparse", sparsity=sp)) is not None}
-    fig, axes = figure(1, 2 if published else 1, figsize=(9.5 if published else 6, 3.4), squeeze=False)
-    ax = axes[0][0]
+    fig, ax = figure(figsize=(7.5, 3.6))
     for reg, pts in by_reg.items():
         pts.sort()
         ax.errorbar([sps.index(p[0]) for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o",
-                    capsize=3, color=PALETTE[reg], label=REGULARIZER_LABELS[reg])
-    ax.set(xlabel="sparsity %", ylabel="test accuracy %", title="this book (mean ± sd over seeds)")
-    ax.legend()
+                    capsize=3, color=PALETTE[reg], label=f"{REGULARIZER_LABELS[reg]}, this book")
     if published:
-        ax2 = axes[0][1]
-        ax2.plot([sps.index(sp) for sp in published], list(published.values()), marker="s", ls="--",
-                 color=PALETTE["hypersparse"], label="HyperSparse (authors' README)")
-        ax2.set(xlabel="sparsity %", ylabel="test accuracy %", title="the authors (full model and data)")
-        ax2.legend()
-    for a in axes[0]:
-        a.set_xticks(range(len(sps)), [f"{100 * sp:g}" for sp in sps])
-        a.grid(alpha=0.3)
+        ax.plot([sps.index(sp) for sp in published], list(published.values()), marker="s", ls="--",
+                color=PALETTE["hypersparse"], mfc="white", label=f"{REGULARIZER_LABELS['hypersparse']}, the authors "
+                                                                 "(full model and data)")
+    ax.set(xlabel="sparsity %", ylabel="test accuracy %")
+    ax.set_xticks(range(len(sps)), [f"{100 * sp:g}" for sp in sps])
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 

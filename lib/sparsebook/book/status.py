@@ -8,7 +8,7 @@ from ..experiments.costs import core_seconds
 from ..experiments.grid import REGULARIZER_LABELS
 
 
-__all__ = ["status_table", "rebuild_estimate", "core_seconds", "hours_for"]
+__all__ = ["status_table", "rebuild_estimate", "core_seconds", "hours_for", "answer"]
 
 
 def hours_for(results, runs: int, cores: int = 2) -> float | None:
@@ -90,3 +90,18 @@ def _whole_plan(t: pd.DataFrame, plan: list) -> dict:
     return {"planned runs": len(plan), "stored of them": stored,
             "whole plan with the parallel runner (min)": round(total / 60, 1),
             "planned runs not estimable": unknown}
+
+
+def answer(table: pd.DataFrame, profile: str, plans: dict[str, list]) -> str:
+    """The status page's first sentence: the runs stored at ``profile``, how many finished, and per part
+    (name -> its planned configs) how many of its planned runs are stored."""
+    t = table[table.profile == profile] if len(table) else table
+    if not len(t):
+        return f"no run is stored at the {profile} profile yet"
+    stored = set(t["id"])
+    parts = [f"{part}: {len({run_id(c) for c in plan} & stored)} of {len({run_id(c) for c in plan})} planned runs"
+             for part, plan in plans.items()]
+    unfinished = int((t.status != "finished").sum())
+    return (f"{len(t)} runs are stored at the {profile} profile, {len(t) - unfinished} of them finished"
+            + (f" ({unfinished} stopped short: the run table says how)" if unfinished else "")
+            + "; " + "; ".join(parts))

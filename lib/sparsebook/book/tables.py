@@ -64,6 +64,10 @@ LEVELLED, STILL_MOVING = "levelled off", "still moving"
 SEEDS_TO_DECIDE = "seeds to decide (estimate)"
 
 
+#: a verdict table of at most this many columns (the index's included) fits a phone with its words whole
+NARROW_COLUMNS = 4
+
+
 def table(df: pd.DataFrame, caption: str, note: str = ""):
     """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
     (``note`` may say why), floats to two decimals. A ``schedule`` column beside a ``verdict`` shows under the
@@ -82,7 +86,9 @@ def table(df: pd.DataFrame, caption: str, note: str = ""):
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                    "font-weight: normal; padding-bottom: 0.4em;"}]))
     if "verdict" in df.columns:  # a verdict table fits the page before it scrolls (book/_static/tables.css)
-        styler = styler.set_table_attributes('class="verdict-table"')
+        # a narrow one (the headline's four columns) wraps between words only; a wide one anywhere, to fit
+        narrow = len(df.columns) + df.index.nlevels <= NARROW_COLUMNS
+        styler = styler.set_table_attributes(f'class="verdict-table{" narrow-table" if narrow else ""}"')
     if held:  # the reason reads as a sentence, not a column of syllables
         styler = styler.set_table_styles({"verdict": [{"selector": "td", "props": "min-width: 11em;"}]},
                                          overwrite=False)
