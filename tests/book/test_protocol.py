@@ -40,9 +40,17 @@ def test_holm_matches_its_definition():
                                 pytest.approx(0.2)]
 
 
+def test_holm_never_adjusts_past_one():
+    assert protocol.holm([0.6, 0.7, 0.01]) == [1.0, 1.0, pytest.approx(0.03)]
+
+
 def test_decisions_and_collapse():
     up = protocol.Test(1.0, 0.5, 1.5, 0.001, 5, True)
     assert protocol.decide(up, 0.01) == "reproduced" and protocol.decide(up, 0.2) == "undecided"
+    # the edges: exactly at ALPHA is not below it; no adjusted p-value (a row outside the family) decides nothing;
+    # no lead at all is not a reproduction, however small its p-value
+    assert protocol.decide(up, protocol.ALPHA) == "undecided" and protocol.decide(up, None) == "undecided"
+    assert protocol.decide(protocol.Test(0.0, 0.0, 0.0, 0.001, 5, True), 0.01) == "not reproduced"
     assert protocol.decide(protocol.Test(-1.0, -1.5, -0.5, 0.001, 5, True), 0.01) == "not reproduced"
     assert protocol.collapse([90.0], [15.0], chance=10.0) == "baseline collapsed"
     assert protocol.collapse([0.8], [60.0], chance=1.0) == "method collapsed"
@@ -56,6 +64,24 @@ def test_the_simulated_error_rates_hold_the_family_to_five_percent():
         assert null["family_wise_error"] <= 0.06  # Holm: at most 5 %, up to the simulation's noise
     weak, strong = protocol.simulate(2, 3, 2.0, trials=2000), protocol.simulate(2, 5, 2.0, trials=2000)
     assert 0 < weak["power"] < strong["power"] <= 1
+
+
+@pytest.mark.parametrize("effect", [0.0, 1.5, -1.5])
+def test_the_simulation_is_the_rule_applied_row_by_row(effect):
+    """The vectorised simulation equals the headline's own functions (paired t, Holm, decide) looped over the
+    same draws."""
+    rows, seeds, trials = 3, 4, 60
+    sim = protocol.simulate(rows, seeds, effect, sd=1.0, trials=trials, seed=7)
+    d = np.random.default_rng(7).normal(effect, 1.0, size=(trials, rows, seeds))
+    wrong = reproduced = 0
+    for family in d:
+        tests = [protocol.paired_test(dict(enumerate(x)), dict.fromkeys(range(seeds), 0.0)) for x in family]
+        verdicts = [protocol.decide(t, p) for t, p in zip(tests, protocol.holm([t.p for t in tests]))]
+        wrong += any(v != "undecided" for v in verdicts) if effect == 0 else "not reproduced" in verdicts
+        reproduced += verdicts.count("reproduced")
+    assert sim["family_wise_error"] == pytest.approx(wrong / trials)
+    assert sim["power"] == pytest.approx(reproduced / (trials * rows))
+    assert (sim["rows"], sim["seeds"], sim["effect"], sim["sd"], sim["trials"]) == (rows, seeds, effect, 1.0, trials)
 
 
 # -- the headline on synthetic stores --------------------------------------------------------------------------
