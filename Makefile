@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.stamp
 # Notebooks of the chapters (jupyter-book's executed copies under _build excluded).
 NOTEBOOKS = $(shell find book -name '*.ipynb' -not -path '*/_build/*' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: help venv data book test check layout clean
+.PHONY: help venv data book test check layout mutants clean
 
 help:  ## list the targets
 	@echo "sparsebook targets:"
@@ -57,6 +57,10 @@ check:  ## check the built book: no traceback, NaN, broken link, code name or dr
 
 layout:  ## after make book: the tables clipped at 1280 and 390 px in Chromium (fails on a verdict table; part of check)
 	$(PY) tools/check_layout.py book/_build/html
+
+mutants: data  ## mutation testing of the decision and method code (mutmut; outside make test): tests/mutants/REPORT.md
+	$(PY) -m pip install --disable-pip-version-check -q 'mutmut==3.8.1'
+	$(PY) tools/mutants.py
 
 clean:  ## remove the built book (book/_build); .venv, data and results/ stay
 	rm -rf book/_build

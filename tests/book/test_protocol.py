@@ -29,8 +29,26 @@ def test_paired_runs_take_the_paired_t_interval_and_unpaired_take_welchs():
     ci = ref.confidence_interval(0.95)
     assert (t.low, t.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert protocol.paired_test(b, a, higher_is_better=False).effect == pytest.approx(t.effect)
+    two = protocol.paired_test({0: 1.0, 1: 2.5}, {0: 0.5, 1: 1.0})  # two common seeds already pair
+    assert two.paired and two.seeds == 2 and two.p == pytest.approx(stats.ttest_rel([1.0, 2.5], [0.5, 1.0]).pvalue)
     u = protocol.paired_test({0: 1.0, 1: 2.0, 2: 3.0}, {5: 0.0, 6: 0.5, 7: 0.1})  # no common seed
     assert not u.paired and u.p == pytest.approx(stats.ttest_ind([1, 2, 3], [0, 0.5, 0.1], equal_var=False).pvalue)
+
+
+def test_a_difference_without_spread_and_too_few_seeds_are_read_as_they_are():
+    same = protocol.paired_test({0: 2.0, 1: 3.0, 2: 4.5}, {0: 1.0, 1: 2.0, 2: 3.5})  # every seed 1 point ahead
+    assert same == protocol.Test(1.0, 1.0, 1.0, 0.0, 3, True)  # known exactly: no interval to widen, p 0
+    assert protocol.paired_test({0: 2.0, 1: 3.0}, {0: 2.0, 1: 3.0}) == protocol.Test(0.0, 0.0, 0.0, 1.0, 2, True)
+    welch = protocol.paired_test({0: 1.0, 1: 2.0}, {5: 0.0, 6: 0.5})  # two a side, none shared: Welch's
+    ref = stats.ttest_ind([1.0, 2.0], [0.0, 0.5], equal_var=False)
+    assert not welch.paired and welch.seeds == 2 and welch.p == pytest.approx(ref.pvalue)
+    ci = ref.confidence_interval(0.95)
+    assert (welch.effect, welch.low, welch.high) == (1.25, pytest.approx(ci.low), pytest.approx(ci.high))
+    lower = protocol.paired_test({5: 0.0, 6: 0.5}, {0: 1.0, 1: 2.0}, higher_is_better=False)  # fewer is the claim
+    assert (lower.effect, lower.low, lower.high) == (1.25, pytest.approx(ci.low), pytest.approx(ci.high))
+    one = protocol.paired_test({0: 3.0}, {5: 1.0, 6: 2.0}, higher_is_better=False)  # one seed: an effect, no test
+    assert one == protocol.Test(-1.5, None, None, None, 1, False)
+    assert protocol.paired_test({0: 3.0}, {}) == protocol.Test(None, None, None, None, 0, False)
 
 
 def test_holm_matches_its_definition():
@@ -56,6 +74,10 @@ def test_decisions_and_collapse():
     assert protocol.collapse([0.8], [60.0], chance=1.0) == "method collapsed"
     assert protocol.collapse([90.0], [88.0], chance=10.0, baseline_dead=True) == "baseline collapsed"
     assert protocol.collapse([90.0], [88.0], chance=10.0) is None
+    # the edges: at exactly twice chance a side has collapsed, above it not; a dead layer alone collapses either side
+    assert protocol.collapse([90.0], [20.0], chance=10.0) == "baseline collapsed"
+    assert protocol.collapse([90.0], [25.0], chance=10.0) is None
+    assert protocol.collapse([90.0], [88.0], chance=10.0, claimed_dead=True) == "method collapsed"
 
 
 def test_the_simulated_error_rates_hold_the_family_to_five_percent():
@@ -71,8 +93,8 @@ def test_the_simulation_is_the_rule_applied_row_by_row(effect):
     """The vectorised simulation equals the headline's own functions (paired t, Holm, decide) looped over the
     same draws."""
     rows, seeds, trials = 3, 4, 60
-    sim = protocol.simulate(rows, seeds, effect, sd=1.0, trials=trials, seed=7)
-    d = np.random.default_rng(7).normal(effect, 1.0, size=(trials, rows, seeds))
+    sim = protocol.simulate(rows, seeds, effect, sd=2.0, trials=trials, seed=7)
+    d = np.random.default_rng(7).normal(effect, 2.0, size=(trials, rows, seeds))
     wrong = reproduced = 0
     for family in d:
         tests = [protocol.paired_test(dict(enumerate(x)), dict.fromkeys(range(seeds), 0.0)) for x in family]
@@ -81,7 +103,14 @@ def test_the_simulation_is_the_rule_applied_row_by_row(effect):
         reproduced += verdicts.count("reproduced")
     assert sim["family_wise_error"] == pytest.approx(wrong / trials)
     assert sim["power"] == pytest.approx(reproduced / (trials * rows))
-    assert (sim["rows"], sim["seeds"], sim["effect"], sim["sd"], sim["trials"]) == (rows, seeds, effect, 1.0, trials)
+    assert (sim["rows"], sim["seeds"], sim["effect"], sim["sd"], sim["trials"]) == (rows, seeds, effect, 2.0, trials)
+
+
+def test_the_simulations_defaults_are_the_ledgers():
+    """No effect, unit spread, 4,000 families, seed 0: what the ledger's table quotes when it names none."""
+    default = protocol.simulate(3, 4)
+    assert default == protocol.simulate(3, 4, 0.0, sd=1.0, trials=4000, seed=0)
+    assert (default["effect"], default["sd"], default["trials"]) == (0.0, 1.0, 4000)
 
 
 # -- the headline on synthetic stores --------------------------------------------------------------------------

@@ -259,3 +259,41 @@ def test_kth_smallest_sorts_off_the_cpu(monkeypatch):
     monkeypatch.setattr(torch.Tensor, "kthvalue", no_kthvalue)
     got = kth_smallest(torch.empty(50, 7, device="meta"), 300)
     assert got.device.type == "meta" and got.shape == ()
+
+
+def test_the_rules_name_every_valid_rule_and_accept_zero():
+    with pytest.raises(ValueError) as err:
+        prune("random", named(), 0.5)
+    assert str(err.value) == "unknown pruning rule 'random'; valid rules: global_magnitude, std_ratio, threshold"
+    # a threshold or std ratio of 0 prunes nothing, and is a valid setting (only negative ones are refused)
+    assert prune("threshold", named(), 0.0).kept == sum(w.numel() for w in named().values())
+    assert prune("std_ratio", named(), 0).kept == sum(w.numel() for w in named().values())
+
+
+def test_overlap_of_a_mask_that_keeps_one_weight():
+    one = Mask({"w": torch.tensor([True, False, False])})
+    assert one.overlap(one) == 1.0 and one.overlap(Mask({"w": torch.tensor([False, True, True])})) == 0.0
+    assert Mask({"w": torch.zeros(3, dtype=torch.bool)}).overlap(one) == 0.0  # nothing kept: no division by 0
+
+
+def test_an_attached_mask_zeroes_the_gradients_it_prunes_before_the_step():
+    """What the step saw is what the gradient holds afterwards: zero at every pruned entry (a gradient
+    read after the step, as the snapshots do, shows no pull on weights that cannot move)."""
+    torch.manual_seed(0)
+    model = nn.Linear(6, 4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    mask = prune_global_magnitude(dict(model.named_parameters()), 0.5)
+    mask.attach(model, opt)
+    model(torch.randn(8, 6)).pow(2).sum().backward()
+    opt.step()
+    for name, p in model.named_parameters():
+        assert p.grad[~mask.keep[name]].abs().max() == 0 and p.grad[mask.keep[name]].abs().max() > 0
+
+
+def test_fractions_and_mask_names_are_checked_with_one_clear_error():
+    with pytest.raises(ValueError, match="sparsity"):
+        prune("global_magnitude", named(), "0.5")  # not a number: the same error as an out-of-range one
+    mask = Mask({f"w{i}": torch.ones(2, dtype=torch.bool) for i in range(7)})
+    with pytest.raises(KeyError) as err:
+        mask.apply(nn.Linear(2, 2))
+    assert "['w0', 'w1', 'w2', 'w3', 'w4']" in str(err.value) and "w5" not in str(err.value)  # the first five

@@ -263,3 +263,67 @@ def test_fast_hypersparse_equals_the_readable_reference(sparsity):
     torch.testing.assert_close(fast, ref, atol=1e-9, rtol=0)
     for got, want in zip(torch.autograd.grad(fast, ts), torch.autograd.grad(ref, ts)):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_the_errors_name_every_valid_choice():
+    with pytest.raises(ValueError) as err:
+        build("l1", params="biases")
+    assert str(err.value) == "unknown parameter set 'biases'; valid: all, conv_linear_weights"
+    with pytest.raises(ValueError) as err:
+        build("group_lasso", grouping="rows")
+    assert str(err.value) == "group_lasso grouping must be one of channel_filter, kernel_position, got 'rows'"
+
+
+@pytest.mark.parametrize("name,extra", [("hypersparse", {"sparsity": 0.9}), ("transformed_l1", {}),
+                                        ("group_lasso", {}), ("l1", {})])
+def test_every_regularizer_covers_the_parameter_set_it_is_given(name, extra):
+    default = build(name, **extra).params_name
+    other = "conv_linear_weights" if default == "all" else "all"  # not its default: the choice must reach it
+    reg = build(name, params=other, **extra)
+    assert reg.params_name == other and repr(reg) == f"{type(reg).__name__}(params='{other}')"
+    assert len(reg.select(nn.Linear(3, 2))) == (2 if other == "all" else 1)  # weight and bias, or the weight
+
+
+def test_hoyer_measure_edges():
+    assert hoyer_measure(torch.tensor([3.0, 0.0])) == pytest.approx(1.0)  # two entries: defined
+    assert hoyer_measure(torch.tensor([1.0, 1.0])) == pytest.approx(0.0)
+    assert math.isnan(hoyer_measure(torch.tensor([2.0])))  # one entry: (sqrt(1) - 1) / 0
+    assert math.isnan(hoyer_measure(torch.zeros(5)))  # all zero: 0 / 0
+    assert math.isnan(hoyer_measure(torch.zeros(1)))
+
+
+def test_hypersparse_takes_sparsity_zero_and_an_explicit_scale():
+    reg = build("hypersparse", sparsity=0.0)
+    assert reg.sparsity == 0.0
+    w = [torch.tensor([0.1, -0.5, 2.0], requires_grad=True)]
+    (g_own,) = torch.autograd.grad(build("hypersparse", sparsity=0.5).penalty(w), w)
+    (g_s,) = torch.autograd.grad(build("hypersparse", sparsity=0.5).penalty(w, s=torch.tensor(10.0)), w)
+    a, t = w[0].abs().sum(), torch.tanh(10.0 * w[0].abs()).sum()
+    expected = torch.sign(w[0]) * 10.0 / torch.cosh(10.0 * w[0].abs()) ** 2 * a / t
+    assert torch.allclose(g_s, expected.detach(), rtol=1e-5) and not torch.allclose(g_s, g_own)
+
+
+def test_group_lasso_by_kernel_position_is_the_mnist_cnn_scripts():
+    """``sum(sqrt(sum(W**2, 0))) + sum(sqrt(sum(W**2, 1)))`` on a conv weight (mnist/CNN/structure.py, line 103):
+    one group per input channel and kernel position, one per filter and kernel position."""
+    w = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    expected = w.pow(2).sum(0).sqrt().sum() + w.pow(2).sum(1).sqrt().sum()
+    assert build("group_lasso", grouping="kernel_position").penalty([w]).item() == pytest.approx(expected.item())
+    by_channel = w.flatten(1).norm(dim=1).sum() + w.transpose(0, 1).flatten(1).norm(dim=1).sum()
+    assert build("group_lasso").penalty([w]).item() == pytest.approx(by_channel.item())
+    assert build("group_lasso", grouping="kernel_position").grouping == "kernel_position"
+    lin = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))  # on a Linear weight the two agree
+    assert build("group_lasso", grouping="kernel_position").penalty([lin]).item() == pytest.approx(
+        build("group_lasso").penalty([lin]).item())
+
+
+def test_a_callable_parameter_set_is_named_after_itself():
+    def biases(model):
+        return [p for n, p in model.named_parameters() if n.endswith("bias")]
+    reg = build("l1", params=biases)
+    assert reg.params_name == "biases" and reg.select is biases
+    import functools
+    assert build("l1", params=functools.partial(biases)).params_name == "custom"  # no name of its own
+    with pytest.raises(ValueError) as err:
+        build("l1", params=3)
+    assert str(err.value) == "bad parameters for regularizer 'l1': params must be a name or a callable, got 3"

@@ -1,0 +1,93 @@
+"""The frontier's tables and the weights page's matched points, on a hand-made frame whose answers are known."""
+import pandas as pd
+import pytest
+
+from sparsebook.book import frontier
+from sparsebook.experiments.frontiers import FrontierRow
+
+
+def _frame():
+    """Two seeds; the unregularized network at 98.0 / 98.4 % on validation; L1 at two strengths and two
+    pruning points each."""
+    rows = []
+    for seed, ref in ((0, 98.0), (1, 98.4)):
+        rows.append(dict(regularizer="none", decay=0.0, seed=seed, rule="threshold", value=1e-3, val_acc=ref,
+                         test_acc=ref, pruned=1.0, removed=0.5, trained_val_acc=ref, dead_layer=False, start=""))
+        for decay, rule, value, drop, pruned in ((1e-5, "threshold", 1e-3, 0.2, 90.0), (1e-5, "std_ratio", 0.25, 0.4,
+                                                                                        94.0),
+                                                 (1e-4, "threshold", 1e-3, 0.9, 97.0), (1e-4, "std_ratio", 0.8, 2.5,
+                                                                                        99.0)):
+            rows.append(dict(regularizer="l1", decay=decay, seed=seed, rule=rule, value=value, val_acc=ref - drop,
+                             test_acc=ref - drop - 0.1 * (seed + 1), pruned=pruned + seed, removed=pruned - 10,
+                             trained_val_acc=ref - drop, dead_layer=False, start=""))
+    return pd.DataFrame(rows)
+
+
+def test_the_frontier_table_reports_each_targets_choice_over_the_seeds():
+    t = frontier.frontier_table(_frame(), ["l1"], "parameters pruned", drops=(0.5, 1.0, 3.0)).set_index("target")
+    # -0.5: each seed's sparsest point within half a point is the std ratio 0.25 at 1e-5 (94 and 95 %)
+    assert t.loc["−0.5", "parameters pruned (%)"] == "94.50 ± 0.71"
+    assert t.loc["−0.5", "test accuracy (%)"] == "97.65 ± 0.21"  # 98.0 - 0.4 - 0.1 and 98.4 - 0.4 - 0.2
+    assert t.loc["−0.5", "seeds"] == 2 and t.loc["−0.5", "chosen (strength / t threshold or r std ratio)"] == \
+        "1e-05 / r 0.25"
+    assert t.loc["−1", "chosen (strength / t threshold or r std ratio)"] == "0.0001 / t 0.001"
+    assert t.loc["−3", "parameters pruned (%)"] == "99.50 ± 0.71"
+    none = frontier.frontier_table(_frame(), ["l1"], "parameters pruned", drops=(0.1,)).iloc[0]
+    assert (none["parameters pruned (%)"], none["seeds"], none.iloc[-1]) == ("–", 0, "–")  # no point reaches it
+    one = frontier.frontier_table(_frame()[_frame().seed == 0], ["l1"], "weights removed", drops=(0.5,)).iloc[0]
+    assert one["weights removed (%)"] == "84.00" and one["seeds"] == 1  # a single seed: no spread
+
+
+def test_claim_values_pair_the_chosen_points_by_seed():
+    f = _frame()
+    f2 = pd.concat([f, f[f.regularizer == "l1"].assign(regularizer="hoyer_square", pruned=lambda d: d.pruned + 2,
+                                                        dead_layer=True)])
+    v = frontier.claim_values(f2, "hoyer_square", "l1", 0.5, "parameters pruned")
+    assert v["claimed"] == {0: 96.0, 1: 97.0} and v["baseline"] == {0: 94.0, 1: 95.0}
+    assert v["claimed_acc"] == pytest.approx([97.5, 97.8]) and v["claimed_dead"] and not v["baseline_dead"]
+    assert frontier.claim_values(f2, "l1", "hoyer_square", 0.5, "parameters pruned")["baseline_dead"]
+    none = frontier.claim_values(f2, "hoyer_square", "l1", 0.1, "parameters pruned")  # no point reaches it
+    assert none["claimed"] == {} and not none["claimed_dead"] and not none["baseline_dead"]
+
+
+def test_watched_reads_validation_under_the_name_the_convergence_tables_read():
+    row = FrontierRow("l1", 1e-5, "threshold", 1e-3)
+    done = {"status": "finished", "history": [{"val_acc": 97.0, "epoch": 0}, {"val_acc": 97.5, "epoch": 1}]}
+    failed = {"status": "failed_nonfinite", "history": [{"val_acc": 10.0}]}
+    (_, w), (_, f) = frontier.watched([(row, done), (row, failed)])
+    assert [h["test_acc"] for h in w["history"]] == [97.0, 97.5] and w["history"][1]["epoch"] == 1
+    assert f is failed  # a run that did not finish is passed on as it is
+
+
+def _run(reg, decay, seed, rule, value, val, pruned, left):
+    snaps = [{"tag": f"pruned_{rule}", "layers": {}}, {"tag": "trained", "layers": {}}]
+    return (FrontierRow(reg, decay, rule, value),
+            {"status": "finished", "config": {"seed": seed}, "env": {}, "final": {"trained_val_acc": 98.0},
+             "rules": {rule: {"val_acc_final": val, "test_acc_final": val, "all_nonzero": left, "all_params": 100,
+                              "totals": {"params_after_removal": left}, "layers": []}},
+             "snapshots": snaps})
+
+
+def test_matched_pairs_take_each_regularizers_frontier_point_of_one_seed():
+    pairs = [_run("none", 0.0, 0, "threshold", 1e-3, 98.0, 1.0, 99),
+             _run("none", 0.0, 1, "threshold", 1e-3, 98.0, 1, 99),
+             _run("l1", 1e-5, 0, "threshold", 1e-3, 97.8, 90.0, 10),
+             _run("l1", 1e-5, 0, "std_ratio", 0.8, 97.6, 95, 5),
+             _run("l1", 1e-4, 0, "std_ratio", 0.8, 96.0, 99, 1),  # too far below the target
+             _run("group_lasso", 1e-4, 0, "threshold", 1e-3, 97.9, 80, 20),
+             _run("l1", 1e-5, 1, "threshold", 1e-3, 97.9, 91, 9)]
+    out = frontier.matched_pairs(pairs, drop=0.5, seed=0)
+    assert [(row.group, row.regularizer) for row, _ in out] == [("element-wise", "none"), ("element-wise", "l1"),
+                                                                 ("structural", "group_lasso")]
+    _, l1 = out[1]
+    assert l1["rules"]["matched"]["all_nonzero"] == 5 and l1["config"]["seed"] == 0  # std ratio 0.8 at 1e-5
+    assert [s["tag"] for s in l1["snapshots"]] == ["pruned_matched"]
+    assert [r["config"]["seed"] for _, r in frontier.matched_pairs(pairs, drop=0.5, seed=1)] == [1, 1]
+
+
+def test_the_frame_reads_finished_runs_of_their_own_rule_only():
+    ok = _run("l1", 1e-5, 0, "threshold", 1e-3, 97.8, 90.0, 10)
+    failed = (ok[0], {**ok[1], "status": "failed_nonfinite"})  # its numbers stand, but it did not finish
+    other = (FrontierRow("l1", 1e-5, "std_ratio", 0.8), ok[1])  # a row whose rule the result does not hold
+    frame = frontier.frontier_frame([_run("none", 0.0, 0, "threshold", 1e-3, 98.0, 1, 99), ok, failed, other])
+    assert list(frame.regularizer) == ["none", "l1"] and frame.pruned.tolist() == pytest.approx([1.0, 90.0])
