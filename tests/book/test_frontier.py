@@ -91,3 +91,36 @@ def test_the_frame_reads_finished_runs_of_their_own_rule_only():
     other = (FrontierRow("l1", 1e-5, "std_ratio", 0.8), ok[1])  # a row whose rule the result does not hold
     frame = frontier.frontier_frame([_run("none", 0.0, 0, "threshold", 1e-3, 98.0, 1, 99), ok, failed, other])
     assert list(frame.regularizer) == ["none", "l1"] and frame.pruned.tolist() == pytest.approx([1.0, 90.0])
+
+
+def test_the_frame_holds_every_column_of_a_run():
+    row, r = _run("l1", 1e-5, 3, "std_ratio", 0.25, 97.6, 0, 20)
+    r["rules"]["std_ratio"].update(test_acc_final=97.1, layers=[{"nonzero_weights": 5}, {"nonzero_weights": 0}],
+                                   totals={"params_after_removal": 10})
+    r.update(env={"start_digest": "abc"}, final={"trained_val_acc": 98.2})
+    frame = frontier.frontier_frame([(row, r)])
+    assert frame.iloc[0].to_dict() == {
+        "regularizer": "l1", "decay": 1e-5, "seed": 3, "rule": "std_ratio", "value": 0.25, "val_acc": 97.6,
+        "test_acc": 97.1, "pruned": pytest.approx(80.0), "removed": pytest.approx(90.0), "trained_val_acc": 98.2,
+        "dead_layer": True, "start": "abc"}
+    r["rules"]["std_ratio"]["layers"] = [{"nonzero_weights": 5}, {}]  # a layer that does not count: not dead
+    assert not frontier.frontier_frame([(row, r)]).dead_layer.iloc[0]
+    del r["env"]
+    assert frontier.frontier_frame([(row, r)]).start.iloc[0] == ""  # made before starts were recorded
+
+
+def test_choose_reads_the_target_inclusively_and_the_rules_it_is_given():
+    f = _frame()
+    assert frontier.references(f) == {0: 98.0, 1: 98.4}  # the unregularized runs', not the regularized ones'
+    exact = frontier.choose(f, "l1", 0.4, "parameters pruned")  # 1e-5 / r 0.25 sits exactly 0.4 below
+    assert exact.pruned.tolist() == [94.0, 95.0]
+    only_t = frontier.choose(f, "l1", 1.0, "parameters pruned", rules=["threshold"])
+    assert set(only_t.rule) == {"threshold"} and only_t.pruned.tolist() == [97.0, 98.0]
+
+
+def test_same_start_keeps_a_seed_without_unregularized_runs_and_counts_none_on_an_empty_frame():
+    f = _frame()
+    lone = f[f.regularizer == "l1"].assign(seed=2, start="zz")  # no unregularized run of seed 2: nothing to check
+    kept = frontier.same_start(pd.concat([f, lone], ignore_index=True))
+    assert (kept.seed == 2).sum() == len(lone) and kept.attrs["other_start"] == 0
+    assert frontier.same_start(f.iloc[:0]).attrs["other_start"] == 0

@@ -54,7 +54,7 @@ def same_start(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     none = frame[frame.regularizer == "none"]
     starts = none.groupby("seed")["start"].agg(lambda s: s.mode().iloc[0]).to_dict()
-    keep = frame.seed.map(starts).fillna(frame.start) == frame.start
+    keep = frame.start == [starts.get(seed, own) for seed, own in zip(frame.seed, frame.start)]
     out = frame[keep].reset_index(drop=True)
     out.attrs["other_start"] = int((~keep).sum())
     return out
