@@ -123,9 +123,8 @@ def report(found: dict[str, str], took: str) -> int:
     unexplained = 0
     lines += ["", f"## Survivors ({len(survivors)})", ""]
     for name in survivors:
-        why = explained.get(name) or next((text for patterns, text in explained.items()
-                                           if any(fnmatch.fnmatchcase(name, p.strip()) for p in patterns.split("|"))),
-                                          None)
+        why = next((text for patterns, text in explained.items()  # a plain name is a pattern matching itself
+                    if any(fnmatch.fnmatchcase(name, p.strip()) for p in patterns.split("|"))), None)
         unexplained += why is None
         lines += [f"### `{name}` ({found[name]})", "", "```diff", diff(name), "```", "",
                   why or "**UNEXPLAINED**", ""]

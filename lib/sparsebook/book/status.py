@@ -99,8 +99,8 @@ def answer(table: pd.DataFrame, profile: str, plans: dict[str, list]) -> str:
     if not len(t):
         return f"no run is stored at the {profile} profile yet"
     stored = set(t["id"])
-    parts = [f"{part}: {len({run_id(c) for c in plan} & stored)} of {len({run_id(c) for c in plan})} planned runs"
-             for part, plan in plans.items()]
+    planned = {part: {run_id(c) for c in plan} for part, plan in plans.items()}
+    parts = [f"{part}: {len(ids & stored)} of {len(ids)} planned runs" for part, ids in planned.items()]
     unfinished = int((t.status != "finished").sum())
     return (f"{len(t)} runs are stored at the {profile} profile, {len(t) - unfinished} of them finished"
             + (f" ({unfinished} stopped short: the run table says how)" if unfinished else "")
