@@ -4,8 +4,9 @@ its last columns.
 
     python tools/check_layout.py [book/_build/html]
 
-Fails (exit 1) where a table with a verdict column is clipped: the answer must show without scrolling.
-Other clipped tables are listed as notes. Each page is copied beside itself with a script that measures its
+Fails (exit 1) where any table is clipped: a table too wide for the page must show as one card per row
+(``book/_static/tables.js`` stacks it), never hide its last columns past the edge. The count of stacked tables
+is printed. Each page is copied beside itself with a script that measures its
 tables after load and writes what it found into the page, which Chromium's ``--dump-dom`` returns; the copy is
 removed. Written by hand: layout needs a browser, and a driver (Selenium, Playwright) would download its own.
 """
@@ -23,7 +24,7 @@ from bs4 import BeautifulSoup
 WIDTHS = (1280, 390)
 SKIP = {"genindex.html", "search.html"}
 MEASURE = """<script>
-window.addEventListener('load', function () {
+window.addEventListener('load', function () { setTimeout(function () {  // after the book's own load handlers
   var out = [];
   document.querySelectorAll('article table').forEach(function (t) {
     var box = t.parentElement;
@@ -32,11 +33,12 @@ window.addEventListener('load', function () {
     var heads = Array.from(t.querySelectorAll('th')).map(function (h) { return h.textContent.trim(); });
     var cap = t.querySelector('caption');
     out.push({caption: cap ? cap.textContent.trim().slice(0, 70) : '(no caption)',
-              clipped: t.getBoundingClientRect().right > edge + 1, verdict: heads.indexOf('verdict') >= 0});
+              clipped: t.getBoundingClientRect().right > edge + 1, verdict: heads.indexOf('verdict') >= 0,
+              stacked: t.classList.contains('stacked')});
   });
   var pre = document.createElement('pre'); pre.id = 'layout-report'; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
-});
+}, 50); });
 </script>"""
 
 
@@ -45,7 +47,8 @@ def browser() -> str | None:
 
 
 def measure(page: Path, width: int, chrome: str) -> list[dict]:
-    """The page's tables at ``width``: caption, whether clipped, whether it has a verdict column."""
+    """The page's tables at ``width``: caption, whether clipped, whether it has a verdict column, whether it
+    shows as cards."""
     copy = page.with_name(f"{page.stem}.__layout__.html")
     copy.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     try:
@@ -68,19 +71,18 @@ def main(argv=None) -> int:
         return 1
     pages = [p for p in sorted(root.rglob("*.html")) if "_static" not in p.parts and "_sources" not in p.parts
              and p.name not in SKIP]
-    problems, notes = [], []
+    problems, stacked = [], {width: 0 for width in WIDTHS}
     for page in pages:
         for width in WIDTHS:
             for t in measure(page, width, chrome):
+                stacked[width] += t["stacked"]
                 if t["clipped"]:
-                    line = f"{page.relative_to(root)} at {width} px: table clipped: {t['caption']}"
-                    (problems if t["verdict"] else notes).append(line)
-    for line in notes:
-        print(f"note: {line}")
+                    kind = "verdict table" if t["verdict"] else "table"
+                    problems.append(f"{page.relative_to(root)} at {width} px: {kind} clipped: {t['caption']}")
     for line in problems:
         print(line)
-    print(f"check_layout: {len(pages)} pages at {', '.join(map(str, WIDTHS))} px, {len(problems)} verdict tables "
-          f"clipped, {len(notes)} other tables that scroll")
+    print(f"check_layout: {len(pages)} pages at {', '.join(map(str, WIDTHS))} px, {len(problems)} tables clipped; "
+          "shown as cards: " + ", ".join(f"{n} at {w} px" for w, n in stacked.items()))
     return 1 if problems else 0
 
 

@@ -113,6 +113,20 @@ def test_a_held_verdict_shows_why_under_it_with_room_to_read_as_a_sentence():
     assert "estimate: > 30 seeds" in html and html.count("<small>") == 3 and tables.SEEDS_TO_DECIDE not in html
 
 
+def test_a_table_names_phases_regularizers_and_models_as_a_reader_reads_them():
+    import pandas as pd
+    from sparsebook.book import tables
+    df = pd.DataFrame({"model": ["lenet_300_100", "lenet5"], "runs": [3, 2]},
+                      index=pd.MultiIndex.from_tuples([("group_hoyer_square", "finetune_std_ratio"), ("l1", "train")],
+                                                      names=["regularizer", "phase"]))
+    html = tables.table(df, "Names.").to_html()
+    for shown in ("Group-HS", "std-ratio fine-tuning", "L1", "training", "LeNet-300-100", "LeNet-5"):
+        assert f">{shown}<" in html, shown
+    assert "_" not in tables.shown(df).to_string() and df.index[0][0] == "group_hoyer_square"  # the input kept
+    one = tables.shown(pd.DataFrame({"x": [1]}, index=pd.Index(["finetune_threshold"], name="phase")))
+    assert list(one.index) == ["threshold fine-tuning"]
+
+
 def test_alpha_schedule_counts_the_paper_factors_epochs_over_the_same_range():
     from sparsebook.book import hypersparse
 

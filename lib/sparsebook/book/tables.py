@@ -64,16 +64,13 @@ LEVELLED, STILL_MOVING = "levelled off", "still moving"
 SEEDS_TO_DECIDE = "seeds to decide (estimate)"
 
 
-#: a verdict table of at most this many columns (the index's included) fits a phone with its words whole
-NARROW_COLUMNS = 4
-
-
 def table(df: pd.DataFrame, caption: str, note: str = ""):
     """A table as the book shows it: numbered per page ("Table 3."), captioned, a missing value as "–"
     (``note`` may say why), floats to two decimals. A ``schedule`` column beside a ``verdict`` shows under the
     verdict it holds back (:data:`STILL_MOVING`), in small type; so does a :data:`SEEDS_TO_DECIDE` column."""
     _TABLES[0] += 1
     text = f"Table {_TABLES[0]}. {caption}" + (f" {note}" if note else "")
+    df = shown(df)
     held = {"verdict", "schedule"} <= set(df.columns)
     if held:  # why a verdict is held reads under it, in small type, rather than in a column past the page's edge
         df = df.assign(verdict=[f"{v}<br><small>{s}</small>" if isinstance(s, str) and s.startswith(STILL_MOVING)
@@ -85,14 +82,25 @@ def table(df: pd.DataFrame, caption: str, note: str = ""):
     styler = (df.style.set_caption(text).format(precision=2, na_rep="–")
               .set_table_styles([{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                    "font-weight: normal; padding-bottom: 0.4em;"}]))
-    if "verdict" in df.columns:  # a verdict table fits the page before it scrolls (book/_static/tables.css)
-        # a narrow one (the headline's four columns) wraps between words only; a wide one anywhere, to fit
-        narrow = len(df.columns) + df.index.nlevels <= NARROW_COLUMNS
-        styler = styler.set_table_attributes(f'class="verdict-table{" narrow-table" if narrow else ""}"')
+    if "verdict" in df.columns:  # wraps between words to fit the page, else shows as cards (book/_static/tables.*)
+        styler = styler.set_table_attributes('class="verdict-table"')
     if held:  # the reason reads as a sentence, not a column of syllables
         styler = styler.set_table_styles({"verdict": [{"selector": "td", "props": "min-width: 11em;"}]},
                                          overwrite=False)
     return styler
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the phases, regularizers and models a reader sees by their display names ("std-ratio
+    fine-tuning", "Hoyer-Square", "LeNet-300-100"), in the index levels and columns so named."""
+    from ..experiments.grid import MODEL_LABELS, REGULARIZER_LABELS
+    from .convergence import PHASE_LABELS
+    for name, labels in {"phase": PHASE_LABELS, "regularizer": REGULARIZER_LABELS, "model": MODEL_LABELS}.items():
+        if name in df.index.names:
+            df = df.rename(index=labels, level=name if df.index.nlevels > 1 else None)
+        if name in df.columns:
+            df = df.assign(**{name: [labels.get(v, v) if isinstance(v, str) else v for v in df[name]]})
+    return df
 
 
 def mean_std(values, digits: int = 2) -> str:
