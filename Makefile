@@ -55,12 +55,12 @@ check:  ## check the built book: no traceback, NaN, broken link, code name or dr
 	$(PY) -m pytest -q tests/book/test_book_render.py
 	$(PY) tools/check_layout.py book/_build/html
 
-layout:  ## after make book: the tables clipped at 1280 and 390 px in Chromium (fails on a verdict table; part of check)
+layout:  ## after make book: the tables clipped at 1280 and 390 px in Chromium (fails on any; part of check)
 	$(PY) tools/check_layout.py book/_build/html
 
 mutants: data  ## mutation testing of the decision and method code (mutmut; outside make test): tests/mutants/REPORT.md
 	$(PY) -m pip install --disable-pip-version-check -q 'mutmut==3.8.1'
-	$(PY) tools/mutants.py
+	OMP_NUM_THREADS=1 $(PY) tools/mutants.py $(MUTANTS)  # MUTANTS=--again: after new tests, rerun only what survived
 
 clean:  ## remove the built book (book/_build); .venv, data and results/ stay
 	rm -rf book/_build

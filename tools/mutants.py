@@ -16,7 +16,13 @@ package, the tests, and a link to the committed results the verdict snapshot rea
 changed.
 
     python tools/mutants.py            # stage, run, write the report (exit 1 on an unexplained survivor)
+    python tools/mutants.py --again    # after new tests: rerun only the last run's survivors and unreached mutants
     python tools/mutants.py --report   # rewrite the report from the last run's results only
+
+``--again`` keeps the last run's kills (tests were only added, so a killed mutant stays killed) and runs the
+current tests against the rest. A module changed since is copied anew: mutmut's own change detection forgets
+the results of each function whose code changed, and a first pass reruns those; then the survivors and the
+mutants no test reached run again, by name.
 """
 from __future__ import annotations
 
@@ -54,6 +60,18 @@ TESTS = ["tests/book/test_protocol.py", "tests/book/test_frontier.py", "tests/bo
          "tests/train/test_art_rule.py", "tests/experiments/test_frontiers.py"]
 
 
+def settings(scope: list[str]) -> str:
+    """The stage's pyproject.toml: mutmut's settings for ``scope``, and pytest's."""
+    lines = ["[tool.mutmut]", "source_paths = ['sparsebook']", f"only_mutate = {scope!r}",
+             "also_copy = ['tests', 'results', 'conftest.py']",
+             f"pytest_add_cli_args_test_selection = {TESTS!r}",
+             "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-q']",
+             # torch is not fork-safe once a test has run in the parent: fork workers from a clean server
+             "process_isolation = 'forkserver'",
+             "[tool.pytest.ini_options]", "testpaths = ['tests']"]
+    return "\n".join(lines) + "\n"
+
+
 def stage(scope: list[str]) -> None:
     """A fresh copy of the package and the tests with mutmut's settings, and a link to the committed results."""
     if STAGE.exists():
@@ -67,20 +85,38 @@ def stage(scope: list[str]) -> None:
     (STAGE / "conftest.py").write_text(
         "import os, sys\n"
         f"sys.path[:] = [os.getcwd()] + [p for p in sys.path if os.path.abspath(p) != {str(ROOT / 'lib')!r}]\n")
-    lines = ["[tool.mutmut]", "source_paths = ['sparsebook']", f"only_mutate = {scope!r}",
-             "also_copy = ['tests', 'results', 'conftest.py']",
-             f"pytest_add_cli_args_test_selection = {TESTS!r}",
-             "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-q']",
-             # torch is not fork-safe once a test has run in the parent: fork workers from a clean server
-             "process_isolation = 'forkserver'",
-             "[tool.pytest.ini_options]", "testpaths = ['tests']"]
-    (STAGE / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    (STAGE / "pyproject.toml").write_text(settings(scope))
 
 
-def run(max_children: int) -> int:
+def run(max_children: int, names: list[str] = ()) -> int:
+    """mutmut's run on the stage: every mutant, or ``names`` only (rerun whatever their last result)."""
     env = {**os.environ, "PYTHONPATH": "", "CI": ""}  # the staged copy, not the editable install, is imported
-    cmd = [str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(max_children)]
+    cmd = [str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(max_children), *names]
     return subprocess.call(cmd, cwd=STAGE, env=env)
+
+
+def _same(a: Path, b: Path) -> bool:
+    return b.exists() and a.read_bytes() == b.read_bytes()
+
+
+def restage() -> list[str] | None:
+    """Bring the last run's stage up to date for ``--again``: the current tests, and the package's modules that
+    changed (copied anew: mutmut then re-plants the mutants of each changed function and forgets their results).
+    The modules copied; None, touching nothing, where :data:`TESTS` changed since (only a full run will do)."""
+    scope = tomllib.loads((STAGE / "pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]
+    if (STAGE / "pyproject.toml").read_text() != settings(scope):
+        return None  # another test selection: mutmut would forget every result
+    changed = []
+    for source in sorted((ROOT / "lib" / "sparsebook").rglob("*.py")):
+        staged = STAGE / source.relative_to(ROOT / "lib")
+        if not _same(source, staged):
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, staged)  # a new mtime: mutmut compares it with its mutants' file
+            changed.append(str(staged.relative_to(STAGE)))
+    for tests in (STAGE / "tests", STAGE / "mutants" / "tests"):  # mutmut copies tests/ on every run
+        shutil.rmtree(tests, ignore_errors=True)
+    shutil.copytree(ROOT / "tests", STAGE / "tests", ignore=shutil.ignore_patterns("__pycache__", "mutants"))
+    return changed
 
 
 def results() -> dict[str, str]:
@@ -141,6 +177,8 @@ def _version() -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--report", action="store_true", help="only rewrite the report from the last run")
+    p.add_argument("--again", action="store_true",
+                   help="rerun only the last run's survivors and unreached mutants against the current tests")
     p.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     p.add_argument("--only", nargs="+", metavar="MODULE", choices=SCOPE + OPTIONAL, default=SCOPE,
                    help="mutate these modules of the scope only (default: all of it)")
@@ -149,7 +187,24 @@ def main(argv=None) -> int:
         print("mutants: mutmut is not installed in this environment (pip install 'mutmut==3.8.1')")
         return 2
     took_file = STAGE / "took.txt"
-    if not args.report:
+    if args.again:
+        if not took_file.exists():
+            print(f"mutants: no finished run under {STAGE} to rerun (run without --again first)")
+            return 2
+        changed = restage()
+        if changed is None:
+            print("mutants: the tests mutmut may run (TESTS) changed since the last run; run without --again")
+            return 2
+        start = time.time()
+        if changed:  # the mutants of the changed functions, whose results mutmut forgot
+            print("mutants: changed since the last run: " + ", ".join(changed))
+            run(args.max_children)
+        again = sorted(n for n, status in results().items() if status in ("survived", "no tests"))
+        run(args.max_children, again)
+        took_file.write_text(took_file.read_text().split("; then ")[0] + f"; then its {len(again)} survivors and "
+                             f"unreached mutants rerun against the tests of {time.strftime('%Y-%m-%d')} "
+                             f"({(time.time() - start) / 60:.0f} minutes, --again)")
+    elif not args.report:
         start = time.time()
         stage(args.only)
         run(args.max_children)

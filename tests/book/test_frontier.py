@@ -124,3 +124,50 @@ def test_same_start_keeps_a_seed_without_unregularized_runs_and_counts_none_on_a
     kept = frontier.same_start(pd.concat([f, lone], ignore_index=True))
     assert (kept.seed == 2).sum() == len(lone) and kept.attrs["other_start"] == 0
     assert frontier.same_start(f.iloc[:0]).attrs["other_start"] == 0
+
+
+def test_the_frontier_figure_draws_each_claims_chosen_points_with_their_spread():
+    import matplotlib.colors as mcolors
+    import numpy as np
+
+    from sparsebook.book.tables import PALETTE
+    frame = _frame()
+    frame = frame[~((frame.seed == 1) & (frame.val_acc == 98.4 - 0.2))]  # at 0.25 below, one seed reaches
+    fig = frontier.frontier_figure(frame)
+    left, right = fig.axes
+    assert tuple(fig.get_size_inches()) == pytest.approx((9.2, 3.4))
+    assert left.get_title() == "Hoyer-Square against L1" and right.get_title() == "Group-HS against Group Lasso"
+    assert left.get_ylabel() == "parameters pruned (%)" and right.get_ylabel() == "weights removed (%)"
+    assert left.get_xlabel() == "target: unregularized validation accuracy minus (points)"
+    drops = (0.25, 0.5, 1.0, 2.0, 3.0)
+    hoyer, l1 = left.containers  # the claimed regularizer first: no run of it here, so nothing drawn
+    assert np.isnan(np.asarray(hoyer.lines[0].get_ydata(), dtype=float)).all()
+    line = l1.lines[0]
+    chosen = [frontier.choose(frame, "l1", d, "parameters pruned") for d in drops]
+    means = [c.pruned.mean() if len(c) else np.nan for c in chosen]
+    assert list(line.get_xdata()) == list(drops)
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), dtype=float), np.asarray(means, dtype=float))
+    assert line.get_marker() == "o" and line.get_markersize() == 4 and l1.get_label() == "L1"
+    assert mcolors.to_hex(line.get_color()) == mcolors.to_hex(PALETTE["l1"])
+    assert l1.lines[1][0].get_markersize() == 4  # caps of size 2 a side
+    bars = l1.lines[2][0].get_segments()  # mean ± the std over the seeds that reach the target (one seed: 0)
+    sds = [c.pruned.std() if len(c) > 1 else 0.0 for c in chosen]
+    for (x, (lo, hi)), m, sd in zip([(s[0][0], (s[0][1], s[1][1])) for s in bars], means, sds):
+        assert (lo, hi) == pytest.approx((m - sd, m + sd))
+    assert any(sd > 0 for sd in sds) and any(sd == 0 for sd in sds)
+    vline = [ln for ln in left.lines if list(ln.get_xdata()) == [0.5, 0.5]]
+    assert len(vline) == 1 and vline[0].get_linestyle() == "--" and vline[0].get_linewidth() == 0.8
+    assert mcolors.to_hex(vline[0].get_color()) == mcolors.to_hex("0.6")
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["Hoyer-Square", "L1"]
+    assert left.get_legend().get_texts()[0].get_fontsize() == 9
+    assert left.get_legend()._loc == 4  # lower right
+    assert left.get_xgridlines()[0].get_visible() and left.get_xgridlines()[0].get_alpha() == 0.3
+    assert not left.texts  # one of its regularizers ran
+    (note,) = right.texts  # neither did here
+    assert note.get_text() == "no finished run of these regularizers yet" and note.get_position() == (0.5, 0.5)
+    assert note.get_ha() == "center" and note.get_va() == "center" and note.get_transform() == right.transAxes
+    one = frontier.frontier_figure(frame, claims_=(("hoyer_square", "l1", "parameters pruned"),))
+    assert len(one.axes) == 1 and tuple(one.get_size_inches()) == pytest.approx((4.6, 3.4))
+    empty = frontier.frontier_figure(frame[frame.regularizer != "none"])  # no reference: nothing to draw against
+    assert empty.axes[0].texts[0].get_text() == "frontiers: no finished frontier run at this profile"
+    assert frontier.frontier_figure(frame.iloc[:0]).axes[0].texts[0].get_text().startswith("frontiers: no finished")
