@@ -195,8 +195,25 @@ def test_image_folder_from_tarball(tmp_path, isolated):
 def test_image_folder_checks_class_order(tmp_path):
     for split in ("train", "test"):
         write_image_folder(tmp_path / split, list("abcdefghij"), per_class=1)
-    with pytest.raises(ValueError, match="CIFAR-10's order"):
+    with pytest.raises(ValueError, match=r"CIFAR-10 \(JPEG copy\)'s label order .*\['a', 'airplane'"):
         load("cifar10_jpeg", verify=False, data_root=tmp_path)
+
+
+def test_cifar100_jpeg_copy_reads_its_fine_labels_in_the_official_order(tmp_path, isolated):
+    classes = data.folders.CLASSES["cifar100_jpeg"]
+    assert len(classes) == 100 and classes == sorted(classes)  # alphabetical, as the official meta file lists them
+    assert classes[:3] == ["apple", "aquarium_fish", "baby"] and classes[-3:] == ["wolf", "woman", "worm"]
+    src = tmp_path / "src" / "cifar100-jpeg"
+    write_image_folder(src / "train", classes, per_class=1)
+    write_image_folder(src / "test", classes, per_class=1)
+    with tarfile.open(tmp_path / "cifar100-jpeg.tar.gz", "w:gz") as tar:
+        tar.add(src, arcname="cifar100-jpeg")
+    d = load("cifar100_jpeg", verify=False, data_root=tmp_path)
+    assert d.spec.label == "CIFAR-100 (JPEG copy)" and d.spec.num_classes == 100
+    assert d.train_y.tolist() == list(range(100)) and d.test_x.shape == (100, 3, 32, 32)
+    (src / "train" / "worm").rename(src / "train" / "worms")  # a misnamed folder would shift no label silently
+    with pytest.raises(ValueError, match="'worm', 'worms'"):
+        load("cifar100_jpeg", verify=False, data_root=src)
 
 
 def test_tinyimagenet_official_layout(tmp_path):

@@ -152,7 +152,11 @@ def test_slurm_without_sbatch_is_one_line(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["hypersparse", "--sparsity", "1.5", "--dry-run"], "no run of this part matches --sparsity 1.5"),
-    (["deephoyer", "--profile", "gpu"], "unknown profile 'gpu'"),
+    (["deephoyer", "--profile", "laptop"], "unknown profile 'laptop'"),
+    (["deephoyer", "--profile", "gpu"], "the gpu profile runs HyperSparse's CIFAR tables only"),
+    (["hypersparse", "--profile", "gpu", "--runs-per-gpu", "4"], "--runs-per-gpu shares a GPU between local "
+                                                                 "workers: it needs --device cuda, got --device cpu"),
+    (["hypersparse", "--runs-per-gpu", "0"], "--runs-per-gpu must be an integer >= 1, got 0"),
     (["deephoyer", "--seed", "7"], "no run of this part matches --seed 7"),
     (["deephoyer", "--dataset", "mnst"], "no run of this part matches --dataset mnst (the plan has: "),
     (["deephoyer", "--workers", "0", "--profile", "smoke"], "--workers must be"),
@@ -235,3 +239,25 @@ def test_a_free_worker_takes_a_run_whose_warmup_is_stored_not_one_being_trained(
     regs = [c.regularizer for c in cfgs[:3]]
     assert order == [(0, regs[0]), (1, regs[0]), (0, regs[1]), (0, regs[2]), (2, regs[0]), (1, regs[1]),
                      (1, regs[2]), (2, regs[1]), (2, regs[2])]
+
+
+def test_the_gpu_profile_plans_the_cifar_tables_in_the_papers_regime():
+    from sparsebook.experiments import profiles
+    from sparsebook.experiments import sweep as sweep_module
+    cfgs = sweep_module.plan("hypersparse", "gpu")
+    assert {(c.model, c.dataset) for c in cfgs} == {("resnet20", "cifar10_jpeg"), ("vgg19", "cifar100_jpeg")}
+    assert all(c.train_subset is None and c.test_subset is None and c.width is None for c in cfgs)  # full data
+    for model in ("resnet20", "vgg19"):
+        mine = [c for c in cfgs if c.model == model]
+        assert len(mine) == 3 * 3 * 3 + 3 and {c.seed for c in mine} == {0, 1, 2}  # 3 regularizers x 3 sparsities
+        assert {c.sparsity for c in mine if c.regularizer != "none"} == {0.9, 0.98, 0.995}
+        assert all(c.warmup_epochs == 60 and c.finetune_epochs == 60 and c.art_max_epochs == 60 and c.eta == 1.15
+                   and c.stop_rule == "original" and c.pruned_eval == "augmented" for c in mine)
+        seed0 = [c.sparsity for c in mine if c.seed == 0]
+        first = list(dict.fromkeys(seed0))  # the dense reference, then the primary rows' sparsities, then 90 %
+        assert first == [0.0, 0.98, 0.995, 0.9]
+    departed = {r["setting"]: r for r in profiles.departures("art", "gpu", "resnet20", "resnet32")}
+    assert departed["eta"]["gpu"] == 1.15 and "2.2e-2" in departed["eta"]["why"]
+    assert departed["finetune_epochs"]["original"] == 160 and departed["finetune_epochs"]["gpu"] == 60
+    with pytest.raises(ValueError, match="HyperSparse's CIFAR tables only"):
+        sweep_module.plan("deephoyer", "gpu")

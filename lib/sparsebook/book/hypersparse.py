@@ -22,7 +22,8 @@ __all__ = ["art_table", "reproduction_table", "keep_ratio_table", "gradient_figu
            "overlap_table", "first_finished", "placeholder_figure", "shown_snapshots", "alpha_schedule"]
 
 
-REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "synthetic_cifar10": "cifar10", "synthetic_cifar100": "cifar100"}
+REFERENCE_DATASET = {"cifar10_jpeg": "cifar10", "cifar100_jpeg": "cifar100", "synthetic_cifar10": "cifar10",
+                     "synthetic_cifar100": "cifar100"}
 
 
 def _finished_runs(results):

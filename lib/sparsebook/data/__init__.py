@@ -55,7 +55,8 @@ SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 # What a folder of several data sets (such as ../shared/data) holds for each: one file to look for.
 SHIPPED = {"mnist": "mnist/train-images-idx3-ubyte.gz", "fashion_mnist": "fashion_mnist/train-images-idx3-ubyte.gz",
-           "cifar100": "cifar100.tar.gz", "cifar10_jpeg": "cifar10-jpeg.tar.gz"}
+           "cifar100": "cifar100.tar.gz", "cifar10_jpeg": "cifar10-jpeg.tar.gz",
+           "cifar100_jpeg": "cifar100-jpeg.tar.gz"}
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -175,8 +176,9 @@ def _how_to_provide(name: str) -> str:
         return (how + ", with Tiny ImageNet from http://cs231n.stanford.edu/tiny-imagenet-200.zip "
                 "unzipped into it: <folder>/tiny-imagenet-200/train/<wnid>/images/*.JPEG and "
                 "val/ either as class folders or as the official val/images + val_annotations.txt")
-    if name == "cifar10_jpeg":
-        return how + " holding cifar10-jpeg.tar.gz or cifar10-jpeg/{train,test}/<class>/*.jpg"
+    if name in ("cifar10_jpeg", "cifar100_jpeg"):
+        folder = folders.SUBFOLDER[name]
+        return how + f" holding {folder}.tar.gz or {folder}/{{train,test}}/<class>/*.jpg"
     return how + ", or run once with internet access so torchvision downloads it into the cache"
 
 

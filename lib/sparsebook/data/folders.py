@@ -1,4 +1,5 @@
-"""Image-folder data sets (the CIFAR-10 JPEG copy, Tiny ImageNet): their (path, label) lists and decoding."""
+"""Image-folder data sets (the CIFAR-10 and CIFAR-100 JPEG copies, Tiny ImageNet): their (path, label) lists and
+decoding."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,15 +11,28 @@ from torchvision.transforms.functional import pil_to_tensor
 
 from .specs import dataset_spec
 
-__all__ = ["image_folder_splits", "decode", "TEST_SPLITS", "SUBFOLDER"]
+__all__ = ["image_folder_splits", "decode", "CLASSES", "TEST_SPLITS", "SUBFOLDER"]
 
 _CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                     "ship", "truck"]
 
-# Preferred held-out split first: Tiny ImageNet's test/ has no labels.
-TEST_SPLITS = {"cifar10_jpeg": ("test", "val"), "tinyimagenet": ("val", "test")}
+#: CIFAR-100's fine labels in the official order (its meta file's ``fine_label_names``), which is alphabetical:
+#: the JPEG copy's class folders must be exactly these, so that ImageFolder's sorted labels are the official ones
+_CIFAR100_CLASSES = (
+    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly camel can castle "
+    "caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup dinosaur dolphin elephant "
+    "flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man "
+    "maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree "
+    "plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper "
+    "snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television tiger tractor train "
+    "trout tulip turtle wardrobe whale willow_tree wolf woman worm").split()
+#: the class folders a copy must have, in the official label order, where the data set has one
+CLASSES = {"cifar10_jpeg": _CIFAR10_CLASSES, "cifar100_jpeg": _CIFAR100_CLASSES}
 
-SUBFOLDER = {"cifar10_jpeg": "cifar10-jpeg", "tinyimagenet": "tiny-imagenet-200"}
+# Preferred held-out split first: Tiny ImageNet's test/ has no labels.
+TEST_SPLITS = {"cifar10_jpeg": ("test", "val"), "cifar100_jpeg": ("test",), "tinyimagenet": ("val", "test")}
+
+SUBFOLDER = {"cifar10_jpeg": "cifar10-jpeg", "cifar100_jpeg": "cifar100-jpeg", "tinyimagenet": "tiny-imagenet-200"}
 
 
 def image_folder_splits(name: str, root: Path):
@@ -27,8 +41,10 @@ def image_folder_splits(name: str, root: Path):
     from val_annotations.txt, which ImageFolder does not know."""
     train = torchvision.datasets.ImageFolder(str(root / "train"))
     classes = train.classes
-    if name == "cifar10_jpeg" and classes != _CIFAR10_CLASSES:
-        raise ValueError(f"{root}/train: class folders {classes} do not sort into CIFAR-10's order")
+    if name in CLASSES and classes != CLASSES[name]:
+        odd = sorted(set(classes) ^ set(CLASSES[name]))[:5]
+        raise ValueError(f"{root}/train: class folders do not sort into {dataset_spec(name).label}'s label order "
+                         f"(folders not among its classes, or classes without a folder: {odd})")
     if len(classes) != dataset_spec(name).num_classes:
         raise ValueError(f"{root}/train has {len(classes)} class folders, expected {dataset_spec(name).num_classes}")
     split = next(root / s for s in TEST_SPLITS[name] if (root / s).is_dir())

@@ -29,6 +29,7 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     DatasetSpec("tinyimagenet", 200, 3, 64, (0.4802, 0.4481, 0.3975), (0.2770, 0.2691, 0.2821),
                 "Tiny ImageNet"),
     DatasetSpec("cifar10_jpeg", 10, 3, 32, *_C10, "CIFAR-10 (JPEG copy)"),
+    DatasetSpec("cifar100_jpeg", 100, 3, 32, *_C100, "CIFAR-100 (JPEG copy)"),
     DatasetSpec("synthetic_cifar10", 10, 3, 32, *_C10, "synthetic CIFAR-10 stand-in"),
     DatasetSpec("synthetic_cifar100", 100, 3, 32, *_C100, "synthetic CIFAR-100 stand-in"),
 ]}

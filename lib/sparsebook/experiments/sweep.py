@@ -33,9 +33,14 @@ from .runner import load_results, shared_dirs, shared_path, warmup_key
 # the HyperSparse chapters' runs, by the paper's model: (model, sparsities); a profile may train a smaller
 # stand-in (profiles.model_for), and the cheapest, most seeded table comes first
 HYPERSPARSE_PLAN = ("lenet5", "resnet32", "vgg19")
+#: a profile that runs only some of the HyperSparse chapters: gpu, the CIFAR tables in the papers' regime
+HYPERSPARSE_PLAN_AT = {"gpu": ("resnet32", "vgg19")}
 # breadth first: one seed of every setting before the next seed, the middle sparsity first, so an interrupted
 # sweep leaves every table partly filled rather than some empty
 SPARSITY_ORDER = (0.98, 0.9, 0.995, 0.998)
+#: gpu: the dense reference first (does the setting reach the regime bar?), then the primary rows' sparsities (98
+#: and 99.5 %), then 90 %, made where the GPU time allows
+SPARSITY_ORDER_AT = {"gpu": (0.0, 0.98, 0.995, 0.9)}
 PARTS = ("deephoyer", "hypersparse")
 
 
@@ -87,6 +92,9 @@ def plan(part: str, profile: str) -> list:
     """Every run of a part at a profile, each once, seeds breadth first."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(sorted(PROFILES))}")
+    if part == "deephoyer" and profile in HYPERSPARSE_PLAN_AT:
+        raise ValueError(f"the {profile} profile runs HyperSparse's CIFAR tables only; DeepHoyer at full scale: "
+                         "--profile paper")
     if part == "deephoyer":
         cfgs = [cfg for model, dataset in DEEPHOYER_PLAN for _, cfg in deephoyer_runs(model, dataset, profile)]
         cfgs += [cfg for model, dataset in sorted(CURVE_TABLES) for long in (False, True)
@@ -95,14 +103,14 @@ def plan(part: str, profile: str) -> list:
         return _unique(sorted(cfgs, key=lambda c: c.seed) + [cfg for _, cfg in frontier_runs(profile)])
     if part == "hypersparse":
         out = []
-        for model in HYPERSPARSE_PLAN:
+        for model in HYPERSPARSE_PLAN_AT.get(profile, HYPERSPARSE_PLAN):
             sparsities = art_sparsities(model, profile)
             cfgs = [cfg for _, cfg in art_runs(model_for("art", profile, model), art_dataset(model, profile),
                                                profile, sparsities=sparsities)]
             cfgs += [cfg for _, cfg in art_dense_runs(model_for("art", profile, model), art_dataset(model, profile),
                                                       profile)]
-            out += sorted(cfgs, key=lambda c: (c.seed, SPARSITY_ORDER.index(c.sparsity)
-                                               if c.sparsity in SPARSITY_ORDER else len(SPARSITY_ORDER)))
+            order = SPARSITY_ORDER_AT.get(profile, SPARSITY_ORDER)
+            out += sorted(cfgs, key=lambda c: (c.seed, order.index(c.sparsity) if c.sparsity in order else len(order)))
         return _warmups_first(_unique(out))
     raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
 
@@ -150,7 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--array-parallelism", type=int, default=32)
     s.add_argument("--gpus-per-task", type=int, default=1)
     s.add_argument("--cpus-per-task", type=int, default=4)
-    s.add_argument("--runs-per-gpu", type=int, default=1, help="runs that share one GPU in one array task")
+    s.add_argument("--runs-per-gpu", type=int, default=None,
+                   help="runs that share one GPU: in one array task (slurm), or the local workers on --device cuda "
+                        "(a lent GPU: several small runs side by side keep it busy)")
     s.add_argument("--mem-gb", type=int, default=None)
     s.add_argument("--submitit-folder", default=None, help="submitit's logs (default: <results>/_sweeps/submitit)")
     return p
@@ -243,12 +253,23 @@ def _main(argv) -> int:
         if args.deadline_min is not None and (args.deadline_min <= 0 or args.executor != "local"):
             raise ValueError(f"--deadline-min must be a number of minutes > 0 with --executor local, got "
                              f"{args.deadline_min} with --executor {args.executor}")
+        if args.runs_per_gpu is not None and args.executor == "local":
+            if args.runs_per_gpu < 1:
+                raise ValueError(f"--runs-per-gpu must be an integer >= 1, got {args.runs_per_gpu}")
+            if not str(args.device).startswith("cuda"):
+                raise ValueError(f"--runs-per-gpu shares a GPU between local workers: it needs --device cuda, got "
+                                 f"--device {args.device}")
+            if args.workers is not None and args.workers != args.runs_per_gpu:
+                raise ValueError(f"--runs-per-gpu {args.runs_per_gpu} and --workers {args.workers} disagree: "
+                                 "locally, the runs on the GPU are the workers (give one of them)")
+            args.workers = args.runs_per_gpu
         slurm = None
         if args.executor == "slurm":
             if args.timeout_min is None:
                 raise ValueError("--executor slurm needs --timeout-min (submitit's own default is 5 minutes)")
             slurm = executor.SlurmOptions(args.timeout_min, args.slurm_partition, args.array_parallelism,
-                                          args.gpus_per_task, args.cpus_per_task, args.runs_per_gpu, args.mem_gb)
+                                          args.gpus_per_task, args.cpus_per_task,
+                                          1 if args.runs_per_gpu is None else args.runs_per_gpu, args.mem_gb)
             slurm.check()
             if shutil.which("sbatch") is None and not args.dry_run:
                 raise ValueError("--executor slurm: no sbatch on PATH (run this on a SLURM login node, or use "
