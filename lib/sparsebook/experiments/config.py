@@ -8,6 +8,7 @@ are not hashed, so a new optional field keeps old runs' ids.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -202,8 +203,14 @@ def validate(config: Config, shapes: bool = True) -> None:
               f"{spec.num_classes} for data set {config.dataset!r}")
     if not shapes:
         return
-    models.build(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
-                 image_size=spec.image_size, width=getattr(config, "width", None))  # shape checks, cheap
+    _shapes_fit(config.model, spec.num_classes, spec.in_channels, spec.image_size, getattr(config, "width", None))
+
+
+@functools.lru_cache(maxsize=None)
+def _shapes_fit(model: str, num_classes: int, in_channels: int, image_size: int, width) -> None:
+    """The model's shape checks, by building it once per shape (a failed build raises and is not remembered):
+    a plan validates the same few shapes thousands of times, and each build initializes every weight."""
+    models.build(model, num_classes=num_classes, in_channels=in_channels, image_size=image_size, width=width)
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
