@@ -122,16 +122,17 @@ def _write(results, cfg, profile, result):
                                 "status": "finished", "config": experiments.settings(cfg), **result}))
 
 
-def art_store(tmp_path, lead: float, dense: float = 92.0, baseline_acc: float = 80.0):
-    """Every HyperSparse run of both CIFAR chapters at cpu: HyperSparse ``lead`` points (and as many fewer ART
-    epochs) ahead of each baseline, per seed with a little noise; the warm-up ends at ``dense`` %."""
+def art_store(tmp_path, lead: float, dense: float = 92.0, baseline_acc: float = 80.0, profile: str = "cpu",
+              paper_models=("resnet32", "vgg19")):
+    """Every HyperSparse run of the CIFAR chapters at ``profile``: HyperSparse ``lead`` points (and as many fewer
+    ART epochs) ahead of each baseline, per seed with a little noise; the warm-up ends at ``dense`` %."""
     rng = np.random.default_rng(0)
-    for paper_model in ("resnet32", "vgg19"):
-        model = profiles.model_for("art", "cpu", paper_model)
-        for row, cfg in experiments.art_runs(model, experiments.art_dataset(paper_model, "cpu"), "cpu"):
+    for paper_model in paper_models:
+        model = profiles.model_for("art", profile, paper_model)
+        for row, cfg in experiments.art_runs(model, experiments.art_dataset(paper_model, profile), profile):
             hs = row.regularizer == "hypersparse"
             acc = baseline_acc + (lead if hs else 0.0) + rng.normal(0, 0.2) + cfg.seed
-            _write(tmp_path, cfg, "cpu", {"final": {"test_acc_final": acc, "art_epochs": 20 - (lead if hs else 0)
+            _write(tmp_path, cfg, profile, {"final": {"test_acc_final": acc, "art_epochs": 20 - (lead if hs else 0)
                                                     + cfg.seed}, "layers": [],
                                           "history": [{"phase": "warmup", "test_acc": dense}]})
 
@@ -154,6 +155,22 @@ def test_outside_the_regime_and_collapse_are_named(tmp_path):
     t = headline.headline(tmp_path / "collapsed", "cpu")
     hs = t[t.paper == "HyperSparse"]
     assert set(hs.verdict) == {"baseline collapsed"} and hs.p_holm.isna().all()
+
+
+def test_a_setting_is_decided_in_the_papers_regime_once_its_gpu_runs_are_stored(tmp_path):
+    art_store(tmp_path, 5.0, dense=60.0)  # the cpu stand-ins: under both bars, a pipeline check
+    t = headline.headline(tmp_path, "cpu")
+    assert (t[t.paper == "HyperSparse"].verdict == "outside the paper's regime").all()
+    assert t.setting[t.setting_key == "hypersparse-resnet-cifar10"].str.contains("5,000 training images").all()
+    art_store(tmp_path, -5.0, dense=91.0, profile="gpu", paper_models=("resnet32",))  # the full data on a GPU
+    assert headline.art_profile("hypersparse-resnet-cifar10", "cpu", tmp_path) == "gpu"
+    assert headline.art_profile("hypersparse-vgg-cifar100", "cpu", tmp_path) == "cpu"  # no VGG-19 run there yet
+    assert headline.art_profile("hypersparse-resnet-cifar10", "smoke", tmp_path) == "smoke"
+    t = headline.headline(tmp_path, "cpu")
+    resnet, vgg = (t[t.setting_key == k] for k in ("hypersparse-resnet-cifar10", "hypersparse-vgg-cifar100"))
+    assert (resnet.verdict == "not reproduced").all() and (resnet.dense_reference == 91.0).all()
+    assert (resnet.setting == "ResNet-20 (for ResNet-32), CIFAR-10 (JPEG copy)").all()  # all its training images
+    assert (vgg.verdict == "outside the paper's regime").all()
 
 
 def test_the_regime_reads_the_stepped_dense_reference_once_every_seed_is_stored(tmp_path):
