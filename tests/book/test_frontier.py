@@ -171,3 +171,60 @@ def test_the_frontier_figure_draws_each_claims_chosen_points_with_their_spread()
     empty = frontier.frontier_figure(frame[frame.regularizer != "none"])  # no reference: nothing to draw against
     assert empty.axes[0].texts[0].get_text() == "frontiers: no finished frontier run at this profile"
     assert frontier.frontier_figure(frame.iloc[:0]).axes[0].texts[0].get_text().startswith("frontiers: no finished")
+
+
+def test_the_frontier_tables_columns_and_its_missing_and_single_seed_cells():
+    f = _frame()
+    t = frontier.frontier_table(f, ["l1"], "parameters pruned", drops=(0.1, 0.5))
+    assert list(t.columns) == ["regularizer", "target", "parameters pruned (%)", "test accuracy (%)", "seeds",
+                               "chosen (strength / t threshold or r std ratio)"]
+    assert t.iloc[0]["test accuracy (%)"] == "–"  # no seed reaches it: a dash, not "nan"
+    one = frontier.frontier_table(f[f.seed == 0], ["l1"], "parameters pruned", drops=(0.5,)).iloc[0]
+    assert one["test accuracy (%)"] == "97.50"  # a single seed: no spread, not "± nan"
+    # seeds that chose different grid points list each, sorted and joined by a comma
+    mixed = f[~((f.seed == 1) & (f.decay == 1e-5) & (f.rule == "std_ratio"))]
+    picks = frontier.frontier_table(mixed, ["l1"], "parameters pruned", drops=(0.5,)).iloc[0].iloc[-1]
+    assert picks == "1e-05 / r 0.25, 1e-05 / t 0.001"
+
+
+def test_the_frame_skips_a_finished_run_without_rules_and_reads_every_run_after_a_skipped_one():
+    ok = _run("l1", 1e-5, 0, "threshold", 1e-3, 97.8, 90.0, 10)
+    bare = (ok[0], {k: v for k, v in ok[1].items() if k != "rules"})  # finished, but holds no pruning rule
+    unfinished = (ok[0], {**ok[1], "status": "running"})
+    frame = frontier.frontier_frame([unfinished, bare, _run("none", 0.0, 0, "threshold", 1e-3, 98.0, 1, 99), ok])
+    assert list(frame.regularizer) == ["none", "l1"]
+
+
+def test_watched_falls_back_to_the_test_accuracy_where_no_validation_was_recorded():
+    row = FrontierRow("none", 0.0, "threshold", 1e-3)
+    old = {"status": "finished", "history": [{"test_acc": 96.0}, {"val_acc": 97.0, "test_acc": 96.5}]}
+    (_, w), = frontier.watched([(row, old)])
+    assert [h["test_acc"] for h in w["history"]] == [96.0, 97.0]
+
+
+def test_matched_pairs_defaults_order_structural_measure_and_snapshots():
+    pairs = [_run("group_lasso", 1e-4, 0, "threshold", 1e-3, 97.9, 80, 20),  # listed before the reference
+             _run("none", 0.0, 0, "threshold", 1e-3, 98.0, 1.0, 99),
+             _run("none", 0.0, 1, "threshold", 1e-3, 98.0, 1, 99),
+             _run("hoyer_square", 1e-4, 0, "threshold", 1e-3, 90.0, 99, 1),  # reaches no target: left out
+             _run("l1", 1e-5, 0, "threshold", 1e-3, 97.8, 90.0, 10),
+             _run("l1", 1e-4, 0, "threshold", 1e-3, 97.7, 92.0, 8),  # more parameters pruned, fewer removed
+             _run("l1", 1e-5, 0, "std_ratio", 0.8, 97.3, 95, 5),  # 0.7 below: out at the default half point
+             _run("l1", 1e-5, 1, "std_ratio", 0.8, 97.9, 93, 7)]
+    pairs[5][1]["rules"]["threshold"]["totals"] = {"params_after_removal": 50}
+    pairs[5][1]["snapshots"] = [{"tag": "trained", "layers": {"fc1": 1}},
+                                {"tag": "pruned_threshold", "layers": {"fc1": 2}}]
+    # Group Lasso's two points: the threshold removes more whole weights, the std ratio prunes more parameters
+    gl_row, gl = _run("group_lasso", 1e-4, 0, "std_ratio", 0.8, 97.9, 0, 10)
+    gl["rules"]["std_ratio"]["totals"] = {"params_after_removal": 60}
+    pairs.append((gl_row, gl))
+    pairs[0][1]["rules"]["threshold"]["totals"] = {"params_after_removal": 30}
+    out = frontier.matched_pairs(pairs)  # the defaults: half a point below, seed 0
+    assert out == frontier.matched_pairs(pairs, drop=0.5, seed=0)
+    assert [row.regularizer for row, _ in out] == ["none", "group_lasso", "l1"]  # the reference first
+    _, lasso = out[1]
+    assert lasso["rules"]["matched"]["all_nonzero"] == 20  # chosen by weights removed: the threshold's 70 %
+    _, l1 = out[2]
+    assert l1["rules"]["matched"]["all_nonzero"] == 8  # by parameters pruned (the std ratio's 95 % out of reach)
+    assert l1["snapshots"] == [{"tag": "pruned_matched", "layers": {"fc1": 2}}]  # the chosen rule's, renamed
+    assert [r["config"]["seed"] for _, r in frontier.matched_pairs(pairs, seed=1)] == [1, 1]
