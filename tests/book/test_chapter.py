@@ -32,8 +32,8 @@ def test_bad_parameters_get_one_message_naming_them(name, value, kw, message):
 
 
 def test_art_chapter_checks_before_loading(tmp_path):
-    with pytest.raises(ValueError, match="parameter profile must be one of cpu, paper, smoke"):
-        chapter.art_chapter("resnet32", profile="gpu", results_dir=tmp_path)
+    with pytest.raises(ValueError, match="parameter profile must be one of cpu, gpu, paper, smoke"):
+        chapter.art_chapter("resnet32", profile="laptop", results_dir=tmp_path)
     with pytest.raises(ValueError, match="sparsity must be in"):
         chapter.art_chapter("resnet32", profile="cpu", results_dir=tmp_path, sparsities="[1.5]")
     ch = chapter.art_chapter("resnet32", profile="cpu", results_dir=tmp_path, sparsities="[0.9]",

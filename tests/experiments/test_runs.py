@@ -58,8 +58,8 @@ def test_profiles_depart_from_paper_and_say_how():
     assert profiles.departures("deephoyer", "paper", "lenet5") == []
     assert profiles.make_config("art", "cpu", model="resnet32").width == 16
     assert profiles.make_config("art", "cpu", model="resnet32", width=32).width == 32  # caller wins
-    with pytest.raises(ValueError, match="unknown profile 'gpu'.*cpu.*paper.*smoke"):
-        profiles.make_config("art", "gpu")
+    with pytest.raises(ValueError, match="unknown profile 'laptop'.*cpu.*gpu.*paper.*smoke"):
+        profiles.make_config("art", "laptop")
     with pytest.raises(ValueError, match="unknown art settings \\['sparsiti'\\]"):
         profiles.make_config("art", "cpu", sparsiti=0.9)
 
