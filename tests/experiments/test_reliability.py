@@ -77,7 +77,7 @@ def test_the_way_out_trains_under_its_own_id_and_label(tmp_path, monkeypatch, ca
 def test_settings_are_refused_when_built_and_before_the_store(tmp_path):
     cfg = profiles.make_config("deephoyer", "smoke", model="lenet_300_100")
     for profile in ("nonsense", "Smoke"):
-        with pytest.raises(ValueError, match=f"profile must be one of cpu, paper, smoke, got '{profile}'"):
+        with pytest.raises(ValueError, match=f"profile must be one of cpu, gpu, paper, smoke, got '{profile}'"):
             experiments.run(cfg, profile=profile, results_dir=tmp_path)
     for bad, match in ((dict(model="lenet300"), "model must be one of"), (dict(lr=-0.1), "lr must be"),
                        (dict(sparsity=1.5), "sparsity must be in"), (dict(sparsity=float("nan")), "sparsity"),
