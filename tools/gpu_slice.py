@@ -57,13 +57,14 @@ def prepare(data_names: list[str], results: Path, profile: str, carry: Path = CA
             return 2
         (carry / "data").mkdir(parents=True, exist_ok=True)
         shutil.copy(data.SHARED_DATA / data.SHIPPED[name], carry / "data" / Path(data.SHIPPED[name]).name)
-    for f in _store_files(results, profile):
+    store = _store_files(results, profile)
+    for f in store:
         dest = carry / "results" / f.relative_to(results)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dest)
     size = sum(p.stat().st_size for p in carry.rglob("*") if p.is_file())
     print(f"gpu_slice: carry/ holds {size / 2 ** 20:.1f} MiB ({', '.join(data_names) or 'no data'}; the {profile} "
-          f"store's {len(_store_files(results, profile))} files); the call may carry {LIMIT / 2 ** 20:.0f} MiB with "
+          f"store's {len(store)} files); the call may carry {LIMIT / 2 ** 20:.0f} MiB with "
           "the repository")
     return 0 if size < LIMIT else 1
 

@@ -102,14 +102,13 @@ def plan(part: str, profile: str) -> list:
         # the claims protocol's frontiers last, a seed at a time (every other run is stored at cpu)
         return _unique(sorted(cfgs, key=lambda c: c.seed) + [cfg for _, cfg in frontier_runs(profile)])
     if part == "hypersparse":
-        out = []
+        out, order = [], SPARSITY_ORDER_AT.get(profile, SPARSITY_ORDER)
         for model in HYPERSPARSE_PLAN_AT.get(profile, HYPERSPARSE_PLAN):
             sparsities = art_sparsities(model, profile)
             cfgs = [cfg for _, cfg in art_runs(model_for("art", profile, model), art_dataset(model, profile),
                                                profile, sparsities=sparsities)]
             cfgs += [cfg for _, cfg in art_dense_runs(model_for("art", profile, model), art_dataset(model, profile),
                                                       profile)]
-            order = SPARSITY_ORDER_AT.get(profile, SPARSITY_ORDER)
             out += sorted(cfgs, key=lambda c: (c.seed, order.index(c.sparsity) if c.sparsity in order else len(order)))
         return _warmups_first(_unique(out))
     raise ValueError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
